@@ -1,0 +1,147 @@
+"""The `symbiose` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+
+import asyncpg
+import click
+import msgspec
+
+from api.db.migrations import SchemaError, check_schema, migrate
+from api.settings import Settings, SettingsError, load_settings
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def resolve_database_url(settings: Settings) -> Settings:
+    """Return settings whose `database_url` is set, starting the embedded server if needed."""
+    if settings.database_url is not None:
+        return settings
+    from api.db.embedded import embedded_database_url
+
+    url = embedded_database_url(settings.data_dir)
+    return msgspec.structs.replace(settings, database_url=url)
+
+
+async def _run_migrations(dsn: str) -> list[str]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return [f"{m.version:04d}_{m.name}" for m in await migrate(conn)]
+    finally:
+        await conn.close()
+
+
+async def _check(dsn: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await check_schema(conn)
+    finally:
+        await conn.close()
+
+
+def _migrate_or_fail(dsn: str) -> None:
+    try:
+        applied = asyncio.run(_run_migrations(dsn))
+    except SchemaError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for name in applied:
+        click.echo(f"applied {name}")
+    if not applied:
+        click.echo("database is up to date")
+
+
+@click.group()
+def main() -> None:
+    """Symbiose: an API for industrial and territorial ecology networks."""
+
+
+@main.command()
+@click.option("--demo", is_flag=True, help="Migrate and load the demo network before serving.")
+@click.option("--migrate", "run_migrate", is_flag=True, help="Apply pending migrations before serving.")
+@click.option("--host", default=None, help="Interface to listen on (default: SYMBIOSE_HOST).")
+@click.option("--port", type=int, default=None, help="Port to listen on (default: SYMBIOSE_PORT).")
+def serve(demo: bool, run_migrate: bool, host: str | None, port: int | None) -> None:
+    """Serve the API (and its docs at /docs)."""
+    import uvicorn
+
+    from api.app import create_asgi
+
+    settings = _settings()
+    overrides: dict[str, object] = {}
+    if host is not None:
+        overrides["symbiose_host"] = host
+    if port is not None:
+        overrides["symbiose_port"] = port
+    settings = resolve_database_url(msgspec.structs.replace(settings, **overrides))
+    assert settings.database_url is not None
+    if demo or run_migrate:
+        _migrate_or_fail(settings.database_url)
+    if demo:
+        from api.demo.loader import load_demo_sync
+
+        click.echo(load_demo_sync(settings.database_url))
+    try:
+        asyncio.run(_check(settings.database_url))
+    except SchemaError as exc:
+        raise click.ClickException(f"refusing to serve: {exc}") from exc
+    click.echo(f"Symbiose on {settings.public_url}  (API docs: {settings.public_url}/docs)")
+    # uvicorn re-raises the signal that stopped it once it has shut down; turning it into a
+    # clean exit lets the embedded PostgreSQL stop through its exit hook.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _exit_cleanly)
+    uvicorn.run(
+        create_asgi(settings),
+        host=settings.symbiose_host,
+        port=settings.symbiose_port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+    )
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+@main.command(name="migrate")
+def migrate_command() -> None:
+    """Apply pending migrations (safe to run from several processes at once)."""
+    settings = resolve_database_url(_settings())
+    assert settings.database_url is not None
+    _migrate_or_fail(settings.database_url)
+
+
+@main.command()
+@click.option(
+    "--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="File to write."
+)
+def openapi(output: Path | None) -> None:
+    """Write the OpenAPI document (to stdout without --output)."""
+    text = openapi_document()
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+def openapi_document() -> str:
+    """The OpenAPI document as the code defines it; needs no database."""
+    from api.app import create_app
+
+    settings = Settings(database_url="postgresql://unused/unused")
+    schema = create_app(settings).openapi_schema.to_schema()
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

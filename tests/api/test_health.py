@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import asyncpg
+from litestar.testing import AsyncTestClient
+
+from api.observability import RequestContext
+
+
+async def test_live_answers_without_touching_anything(client: AsyncTestClient[RequestContext]) -> None:
+    response = await client.get("/health/live")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_ready_checks_postgresql(client: AsyncTestClient[RequestContext]) -> None:
+    response = await client.get("/health/ready")
+    assert response.status_code == 200
+    assert response.json()["checks"] == [{"name": "postgresql", "ok": True, "detail": None}]
+
+
+async def test_ready_is_503_when_postgresql_is_gone(
+    client: AsyncTestClient[RequestContext], admin_dsn: str, database_url: str
+) -> None:
+    name = urlsplit(database_url).path.lstrip("/")
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        await conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+    response = await client.get("/health/ready")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unavailable"
+    assert body["checks"][0]["ok"] is False
