@@ -5,16 +5,25 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Request
+from litestar.di import Provide
+from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.plugins.problem_details import ProblemDetailsPlugin
 
+from api.auth.principal import provide_principal, verify_bearer
+from api.auth.routes import LocalIssuerController, MeController
+from api.auth.tokens import LocalIssuer, RemoteKeySource, TokenVerifier
 from api.db.migrations import check_schema
-from api.db.pool import create_pool
+from api.db.pool import create_pool, provide_transaction
 from api.errors import exception_handlers, problem_details_config
 from api.health.routes import HealthController
+from api.memberships.routes import MembershipController, NetworkMembershipController
+from api.networks.routes import NetworkController
 from api.observability import RequestContext, logging_config
 from api.openapi import docs_assets_router, openapi_config
+from api.organisations.routes import InvitationController, OrganisationController
 from api.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -35,18 +44,63 @@ def create_app(settings: Settings) -> Litestar:
             async with pool.acquire() as conn:
                 await check_schema(conn)
             app.state.pool = pool
+            _install_token_verifier(app, settings)
             yield
         finally:
             await pool.close()
 
     return Litestar(
-        route_handlers=[HealthController, docs_assets_router()],
+        route_handlers=[
+            HealthController,
+            LocalIssuerController,
+            MeController,
+            NetworkController,
+            NetworkMembershipController,
+            MembershipController,
+            OrganisationController,
+            InvitationController,
+            docs_assets_router(),
+        ],
+        dependencies={
+            "conn": Provide(provide_transaction),
+            "principal": Provide(provide_principal),
+        },
+        guards=[verify_bearer],
+        middleware=[_anonymous_rate_limit(settings).middleware],
         lifespan=[database],
         plugins=[ProblemDetailsPlugin(problem_details_config())],
         exception_handlers=exception_handlers(),
         openapi_config=openapi_config(),
         logging_config=logging_config(settings.log_level),
         debug=False,
+    )
+
+
+def _install_token_verifier(app: Litestar, settings: Settings) -> None:
+    """One verifier for both issuers: an external OpenID provider, or the service's own keys."""
+    if settings.oidc_issuer is not None:
+        keys: RemoteKeySource | LocalIssuer = RemoteKeySource(settings.oidc_issuer)
+        issuer = settings.oidc_issuer
+        app.state.local_issuer = None
+    else:
+        local = LocalIssuer(settings.public_url, settings.oidc_audience, settings.key_dir)
+        keys, issuer = local, local.issuer
+        app.state.local_issuer = local
+    app.state.token_verifier = TokenVerifier(
+        issuer, settings.oidc_audience, keys, settings.oidc_leeway_seconds
+    )
+
+
+def _is_anonymous(request: Request[Any, Any, Any]) -> bool:
+    return "authorization" not in request.headers
+
+
+def _anonymous_rate_limit(settings: Settings) -> RateLimitConfig:
+    """Requests without a token are limited per client address; authenticated ones are not."""
+    return RateLimitConfig(
+        rate_limit=("minute", settings.rate_limit_anonymous_per_minute),
+        exclude=["/health", "/docs", "/docs-assets"],
+        check_throttle_handler=_is_anonymous,
     )
 
 

@@ -6,6 +6,7 @@ import asyncio
 import json
 import signal
 import sys
+import uuid
 from pathlib import Path
 
 import asyncpg
@@ -89,7 +90,7 @@ def serve(demo: bool, run_migrate: bool, host: str | None, port: int | None) -> 
     if demo:
         from api.demo.loader import load_demo_sync
 
-        click.echo(load_demo_sync(settings.database_url))
+        click.echo(load_demo_sync(settings.database_url, settings.public_url))
     try:
         asyncio.run(_check(settings.database_url))
     except SchemaError as exc:
@@ -119,6 +120,86 @@ def migrate_command() -> None:
     settings = resolve_database_url(_settings())
     assert settings.database_url is not None
     _migrate_or_fail(settings.database_url)
+
+
+@main.command()
+@click.option("--email", required=True, help="Whose token: the user's email.")
+@click.option("--name", default=None, help="Display name (default: the email's local part).")
+@click.option(
+    "--org", "organisation_id", type=click.UUID, default=None, help="Grant a role in this organisation."
+)
+@click.option("--network", "network_slug", default=None, help="With --role operator: the network's slug.")
+@click.option(
+    "--role",
+    type=click.Choice(["admin", "staff", "operator", "platform-admin"]),
+    default=None,
+    help="Role to grant before minting: admin/staff need --org, operator needs --network.",
+)
+@click.option(
+    "--ttl", type=click.IntRange(60, 30 * 24 * 3600), default=3600, show_default=True, help="Seconds."
+)
+def token(
+    email: str,
+    name: str | None,
+    organisation_id: uuid.UUID | None,
+    network_slug: str | None,
+    role: str | None,
+    ttl: int,
+) -> None:
+    """Print a bearer token from the local issuer (development and scripts)."""
+    from api.auth.tokens import LocalIssuer
+
+    settings = _settings()
+    if settings.oidc_issuer is not None:
+        raise click.ClickException("OIDC_ISSUER is set: tokens come from your identity provider")
+    if role in ("admin", "staff") and organisation_id is None:
+        raise click.ClickException(f"--role {role} needs --org ORGANISATION_ID")
+    if role == "operator" and network_slug is None:
+        raise click.ClickException("--role operator needs --network SLUG")
+    if organisation_id is not None and role is None:
+        raise click.ClickException("--org needs --role admin or --role staff")
+    issuer = LocalIssuer(settings.public_url, settings.oidc_audience, settings.key_dir)
+    if role is not None:
+        settings = resolve_database_url(settings)
+        assert settings.database_url is not None
+        try:
+            asyncio.run(
+                _grant(settings.database_url, issuer.issuer, email, name, role, organisation_id, network_slug)
+            )
+        except LookupError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(issuer.mint(email=email, name=name, ttl_s=ttl))
+
+
+async def _grant(
+    dsn: str,
+    issuer: str,
+    email: str,
+    name: str | None,
+    role: str,
+    organisation_id: uuid.UUID | None,
+    network_slug: str | None,
+) -> None:
+    from api.auth import repository as users
+    from api.auth.tokens import local_subject
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        async with conn.transaction():
+            user_id = await users.upsert_user(
+                conn, issuer, local_subject(email), email, name, platform_admin=role == "platform-admin"
+            )
+            if role in ("admin", "staff") and organisation_id is not None:
+                if not await users.organisation_exists(conn, organisation_id):
+                    raise LookupError(f"no organisation {organisation_id}")
+                await users.grant_organisation_role(conn, organisation_id, user_id, role)
+            if role == "operator" and network_slug is not None:
+                network_id = await users.network_id_by_slug(conn, network_slug)
+                if network_id is None:
+                    raise LookupError(f"no network with slug {network_slug!r}")
+                await users.grant_operator(conn, network_id, user_id)
+    finally:
+        await conn.close()
 
 
 @main.command()

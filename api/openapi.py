@@ -8,10 +8,10 @@ from pathlib import Path
 from litestar import Router
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme, Server, Tag
+from litestar.openapi.spec import Components, Example, SecurityRequirement, SecurityScheme, Server, Tag
 from litestar.static_files import create_static_files_router
 
-from api.errors import AppError
+from api.errors import PROBLEM_BASE, AppError
 from schemas.problem import Problem
 
 API_VERSION = "0.1.0"
@@ -20,6 +20,10 @@ ASSETS_PATH = "/docs-assets"
 
 TAGS = [
     Tag(name="health", description="Liveness and readiness probes"),
+    Tag(name="identity", description="Who is calling, and the local token issuer's keys"),
+    Tag(name="networks", description="Territorial programmes, their zones and operators"),
+    Tag(name="organisations", description="Member organisations, their staff and invitations"),
+    Tag(name="memberships", description="Organisations joining networks, and operators' decisions"),
 ]
 
 
@@ -62,6 +66,9 @@ def docs_assets_router() -> Router:
     )
 
 
+BEARER: list[SecurityRequirement] = [{"bearer": []}]
+
+
 def problem_responses(*errors: type[AppError]) -> dict[int, ResponseSpec]:
     """OpenAPI responses for the errors a route can return, each an RFC 9457 problem body."""
     by_status: dict[int, list[type[AppError]]] = {}
@@ -72,6 +79,19 @@ def problem_responses(*errors: type[AppError]) -> dict[int, ResponseSpec]:
             Problem,
             description="; ".join(f"{e.title_text} (`{e.slug}`)" for e in group),
             media_type="application/problem+json",
+            generate_examples=False,
+            examples=[
+                Example(
+                    summary=e.title_text,
+                    value={
+                        "type": PROBLEM_BASE + e.slug,
+                        "title": e.title_text,
+                        "status": status,
+                        "detail": "...",
+                    },
+                )
+                for e in group
+            ],
         )
         for status, group in sorted(by_status.items())
     }

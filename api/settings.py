@@ -34,6 +34,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, rename="upper"):
     symbiose_port: Port = 8000
     symbiose_public_url: str | None = None
     log_level: LogLevel = "INFO"
+    oidc_issuer: str | None = None
+    oidc_audience: str = "symbiose"
+    oidc_leeway_seconds: Annotated[int, msgspec.Meta(ge=0, le=300)] = 30
+    rate_limit_anonymous_per_minute: Annotated[int, msgspec.Meta(ge=1)] = 120
 
     def __post_init__(self) -> None:
         if self.database_pool_min_size > self.database_pool_max_size:
@@ -42,6 +46,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, rename="upper"):
             ("postgresql://", "postgres://")
         ):
             raise msgspec.ValidationError("DATABASE_URL must start with postgresql:// or postgres://")
+        if self.oidc_issuer is not None and not self.oidc_issuer.startswith(("https://", "http://")):
+            raise msgspec.ValidationError("OIDC_ISSUER must be an http(s) URL")
 
     @property
     def data_dir(self) -> Path:
@@ -53,7 +59,12 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, rename="upper"):
 
     @property
     def public_url(self) -> str:
-        return self.symbiose_public_url or f"http://{self.symbiose_host}:{self.symbiose_port}"
+        url = self.symbiose_public_url or f"http://{self.symbiose_host}:{self.symbiose_port}"
+        return url.rstrip("/")
+
+    @property
+    def key_dir(self) -> Path:
+        return self.data_dir / "keys"
 
 
 _FIELDS = frozenset(Settings.__struct_encode_fields__)

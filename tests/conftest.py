@@ -17,6 +17,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from api.app import create_asgi
+from api.auth.tokens import LocalIssuer
 from api.db.embedded import start_embedded_server, with_database
 from api.db.migrations import migrate
 from api.observability import RequestContext
@@ -95,6 +96,12 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database_pool_max_size=8,
         symbiose_data_dir=str(tmp_path),
     )
+
+
+@pytest.fixture
+def issuer(settings: Settings) -> LocalIssuer:
+    """The app's own issuer (same key directory and URL), to mint tokens in tests."""
+    return LocalIssuer(settings.public_url, settings.oidc_audience, settings.key_dir)
 
 
 @pytest.fixture

@@ -1,0 +1,107 @@
+"""Who may do what: every authorization rule of the API, in one place.
+
+Services call exactly one of these before they act; the rule raises the problem the caller gets:
+401 when no identity was given but one is needed, 404 when the caller may not even know that the
+thing exists, 403 when it may know but not act. Facts that live in the database (a membership's
+status, say) are loaded by the service and passed in, so the rules stay readable and testable.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from api.auth.principal import Principal, User
+from api.errors import ForbiddenError, NotFoundError, UnauthorizedError
+
+MembershipStatus = Literal["pending", "active", "suspended", "rejected"]
+
+
+def authenticated(principal: Principal) -> User:
+    if principal.user is None:
+        raise UnauthorizedError(
+            "this operation needs a bearer token",
+            headers={"WWW-Authenticate": 'Bearer realm="symbiose"'},
+        )
+    return principal.user
+
+
+def platform_admin(principal: Principal) -> User:
+    user = authenticated(principal)
+    if not user.is_platform_admin:
+        raise ForbiddenError("only a platform administrator may do this")
+    return user
+
+
+def network_operator(principal: Principal, network_id: uuid.UUID) -> User:
+    """Operators of the network, and platform administrators."""
+    user = authenticated(principal)
+    if not (principal.operates(network_id) or user.is_platform_admin):
+        raise ForbiddenError("only an operator of this network may do this")
+    return user
+
+
+def acting_organisation(principal: Principal, *, admin: bool = False) -> uuid.UUID:
+    """The organisation named by X-Organisation-ID, in which the caller holds a role."""
+    authenticated(principal)
+    if principal.acting_organisation_id is None:
+        raise ForbiddenError("send X-Organisation-ID to say which of your organisations you act for")
+    if admin and principal.acting_role != "admin":
+        raise ForbiddenError("only an administrator of your organisation may do this")
+    return principal.acting_organisation_id
+
+
+def organisation_visible(
+    principal: Principal, organisation_id: uuid.UUID, *, public: bool, operated: bool
+) -> None:
+    """An organisation is seen by everyone once active in a network (`public`); before that by its
+    own people, by operators of a network it applied to (`operated`) and by platform admins."""
+    if public or operated or principal.role_in(organisation_id) is not None or principal.is_platform_admin:
+        return
+    raise NotFoundError("no such organisation")
+
+
+def organisation_admin(principal: Principal, organisation_id: uuid.UUID, *, visible: bool) -> User:
+    user = authenticated(principal)
+    if principal.role_in(organisation_id) == "admin":
+        return user
+    if not visible:
+        raise NotFoundError("no such organisation")
+    raise ForbiddenError("only an administrator of this organisation may do this")
+
+
+def organisation_member(principal: Principal, organisation_id: uuid.UUID, *, visible: bool) -> User:
+    user = authenticated(principal)
+    if principal.role_in(organisation_id) is not None or user.is_platform_admin:
+        return user
+    if not visible:
+        raise NotFoundError("no such organisation")
+    raise ForbiddenError("only people of this organisation may see this")
+
+
+def network_members_view(
+    principal: Principal, network_id: uuid.UUID, acting_status: MembershipStatus | None
+) -> Literal["all", "active"]:
+    """Operators see every membership; active members see the active members' public profiles."""
+    user = authenticated(principal)
+    if principal.operates(network_id) or user.is_platform_admin:
+        return "all"
+    if principal.acting_organisation_id is None:
+        raise ForbiddenError("send X-Organisation-ID: only members of this network see its members")
+    if acting_status != "active":
+        raise ForbiddenError(
+            "your organisation's membership of this network is suspended"
+            if acting_status == "suspended"
+            else "only active members of this network see its members"
+        )
+    return "active"
+
+
+def membership_visible(principal: Principal, network_id: uuid.UUID, organisation_id: uuid.UUID) -> None:
+    """A membership is seen by the network's operators and by the member organisation's people."""
+    if principal.operates(network_id) or principal.is_platform_admin:
+        return
+    if principal.role_in(organisation_id) is not None:
+        return
+    authenticated(principal)
+    raise NotFoundError("no such membership")

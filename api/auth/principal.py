@@ -1,0 +1,114 @@
+"""Who is asking: the bearer token's user, their roles, and the organisation they act for."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.handlers import BaseRouteHandler
+
+from api.auth import repository
+from api.auth.tokens import KeyUnavailableError, TokenError, TokenVerifier, VerifiedToken
+from api.db.pool import Connection
+from api.errors import ForbiddenError, ServiceUnavailableError, UnauthorizedError
+
+OrganisationRole = Literal["admin", "staff"]
+ORGANISATION_HEADER = "x-organisation-id"
+
+
+class InvalidTokenError(UnauthorizedError):
+    slug, title_text = "invalid-token", "The bearer token was refused"
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: uuid.UUID
+    email: str | None
+    name: str | None
+    is_platform_admin: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The caller of one request. `user` is None for anonymous callers."""
+
+    user: User | None = None
+    organisation_roles: dict[uuid.UUID, OrganisationRole] = field(default_factory=dict)
+    operator_networks: frozenset[uuid.UUID] = frozenset()
+    acting_organisation_id: uuid.UUID | None = None
+
+    @property
+    def is_platform_admin(self) -> bool:
+        return self.user is not None and self.user.is_platform_admin
+
+    @property
+    def acting_role(self) -> OrganisationRole | None:
+        if self.acting_organisation_id is None:
+            return None
+        return self.organisation_roles.get(self.acting_organisation_id)
+
+    def role_in(self, organisation_id: uuid.UUID) -> OrganisationRole | None:
+        return self.organisation_roles.get(organisation_id)
+
+    def operates(self, network_id: uuid.UUID) -> bool:
+        return network_id in self.operator_networks
+
+
+ANONYMOUS = Principal()
+
+
+async def verify_bearer(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """App-wide guard: a token, when sent, must be valid on every route, public ones included.
+
+    It needs no database; the `principal` dependency turns the verified token into a user."""
+    header = connection.headers.get("authorization")
+    if header is None:
+        if connection.headers.get(ORGANISATION_HEADER):
+            raise UnauthorizedError("X-Organisation-ID needs a bearer token saying who you are")
+        return
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _invalid("the Authorization header must be `Bearer <token>`")
+    verifier: TokenVerifier = connection.app.state.token_verifier
+    try:
+        connection.state.verified_token = await verifier.verify(token.strip())
+    except TokenError as exc:
+        raise _invalid(str(exc)) from exc
+    except KeyUnavailableError as exc:
+        raise ServiceUnavailableError(
+            "the identity provider's keys cannot be fetched; retry shortly"
+        ) from exc
+
+
+async def provide_principal(
+    request: Request[object, object, State], conn: NamedDependency[Connection]
+) -> Principal:
+    """Resolve the caller. A user seen for the first time is created from the token's claims."""
+    verified: VerifiedToken | None = request.state.get("verified_token")
+    if verified is None:
+        return ANONYMOUS
+    row = await repository.load_user(conn, verified.issuer, verified.subject, verified.email, verified.name)
+    user = User(row["id"], row["email"], row["name"], row["is_platform_admin"])
+    roles: dict[uuid.UUID, OrganisationRole] = dict(zip(row["org_ids"], row["org_roles"], strict=True))
+    principal = Principal(user, roles, frozenset(row["operator_networks"]))
+    acting = request.headers.get(ORGANISATION_HEADER)
+    if acting is None:
+        return principal
+    try:
+        organisation_id = uuid.UUID(acting)
+    except ValueError:
+        organisation_id = None
+    if organisation_id is None or organisation_id not in roles:
+        raise ForbiddenError("X-Organisation-ID names an organisation you are not a member of")
+    return Principal(user, roles, principal.operator_networks, organisation_id)
+
+
+def _invalid(message: str) -> InvalidTokenError:
+    return InvalidTokenError(
+        message, headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{message}"'}
+    )

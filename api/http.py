@@ -1,0 +1,71 @@
+"""HTTP conventions shared by every feature: ETags and If-Match, opaque cursors."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Annotated, Any
+
+from litestar.params import HeaderParameter
+
+from api.errors import AppError, PreconditionFailedError, RequestValidationError
+
+IfMatch = Annotated[
+    str | None,
+    HeaderParameter(
+        name="If-Match",
+        required=False,
+        description="The resource's current `ETag`; a stale value is refused with 412.",
+    ),
+]
+
+
+class PreconditionRequiredError(AppError):
+    status, slug, title_text = 428, "precondition-required", "If-Match is required"
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def expected_version(if_match: str | None) -> int:
+    """The version an update was based on, read from `If-Match`."""
+    if if_match is None:
+        raise PreconditionRequiredError(
+            "send If-Match with the ETag you read, so that concurrent edits are not lost"
+        )
+    value = if_match.strip()
+    if value.startswith("W/"):
+        value = value[2:]
+    value = value.strip('"')
+    if not value.isdigit():
+        raise PreconditionFailedError(f"If-Match {if_match!r} is not an ETag this API issued")
+    return int(value)
+
+
+def stale(current_version: int) -> PreconditionFailedError:
+    return PreconditionFailedError(
+        f"the resource changed since you read it (now at ETag {etag(current_version)}); read it again",
+        headers={"ETag": etag(current_version)},
+    )
+
+
+def encode_cursor(*values: Any) -> str:
+    raw = json.dumps(list(values), separators=(",", ":"), default=str).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, arity: int) -> list[Any]:
+    """The values a cursor carries; a cursor not issued by us is a 422 on `query.cursor`."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        values = None
+    if not isinstance(values, list) or len(values) != arity:
+        raise RequestValidationError(
+            "cursor is not valid; pass back the next_cursor of a previous page",
+            extra={"errors": [{"path": "query.cursor", "message": "invalid cursor", "source": "query"}]},
+        )
+    return values

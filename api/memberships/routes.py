@@ -1,0 +1,131 @@
+"""HTTP routes for memberships of organisations in networks."""
+
+from __future__ import annotations
+
+import uuid
+
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody
+
+from api.auth.principal import Principal
+from api.db.pool import Connection
+from api.errors import ForbiddenError, NotFoundError, RequestValidationError, UnauthorizedError
+from api.memberships import service
+from api.memberships.lifecycle import IllegalTransitionError
+from api.openapi import BEARER, problem_responses
+from schemas.memberships import (
+    MemberProfile,
+    Membership,
+    MembershipAction,
+    MembershipDecision,
+    MembershipRequest,
+    MembershipStatus,
+)
+from schemas.pagination import Limit, Page
+
+
+class NetworkMembershipController(Controller):
+    path = "/v1/networks/{network_id:uuid}"
+    tags = ("memberships",)
+
+    @post(
+        "/memberships",
+        operation_id="requestMembership",
+        summary="Ask to join a network",
+        security=BEARER,
+        responses=problem_responses(
+            RequestValidationError, UnauthorizedError, ForbiddenError, NotFoundError, IllegalTransitionError
+        ),
+    )
+    async def request_membership(
+        self,
+        conn: NamedDependency[Connection],
+        principal: NamedDependency[Principal],
+        network_id: FromPath[uuid.UUID],
+        data: JSONBody[MembershipRequest],
+    ) -> Membership:
+        """The organisation named by `X-Organisation-ID` asks to join (its administrators only). A rejected
+        organisation may ask again; otherwise an existing membership is a 409."""
+        return await service.request_to_join(conn, principal, network_id, data)
+
+    @get(
+        "/memberships",
+        operation_id="listMemberships",
+        summary="List a network's memberships",
+        security=BEARER,
+        responses=problem_responses(RequestValidationError, UnauthorizedError, ForbiddenError, NotFoundError),
+    )
+    async def list_memberships(
+        self,
+        conn: NamedDependency[Connection],
+        principal: NamedDependency[Principal],
+        network_id: FromPath[uuid.UUID],
+        status: FromQuery[MembershipStatus | None] = None,
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[Limit] = 50,
+    ) -> Page[Membership]:
+        """Every membership with its status, by organisation name. Operators of the network only."""
+        return await service.list_memberships(conn, principal, network_id, status, cursor, limit)
+
+    @get(
+        "/members",
+        operation_id="listMembers",
+        summary="List a network's members",
+        security=BEARER,
+        responses=problem_responses(RequestValidationError, UnauthorizedError, ForbiddenError, NotFoundError),
+    )
+    async def list_members(
+        self,
+        conn: NamedDependency[Connection],
+        principal: NamedDependency[Principal],
+        network_id: FromPath[uuid.UUID],
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[Limit] = 50,
+    ) -> Page[MemberProfile]:
+        """Public profiles of the active members, for members acting through an active membership
+        (`X-Organisation-ID`); operators see every organisation that applied, whatever its status."""
+        return await service.list_members(conn, principal, network_id, cursor, limit)
+
+
+class MembershipController(Controller):
+    path = "/v1/memberships"
+    tags = ("memberships",)
+
+    @get(
+        "/{membership_id:uuid}",
+        operation_id="getMembership",
+        summary="Get a membership",
+        security=BEARER,
+        responses=problem_responses(UnauthorizedError, NotFoundError),
+    )
+    async def get_membership(
+        self,
+        conn: NamedDependency[Connection],
+        principal: NamedDependency[Principal],
+        membership_id: FromPath[uuid.UUID],
+    ) -> Membership:
+        """Seen by the network's operators and by the member organisation's people."""
+        return await service.get_membership(conn, principal, membership_id)
+
+    @post(
+        "/{membership_id:uuid}/{action:str}",
+        operation_id="decideMembership",
+        summary="Approve, reject, suspend or reinstate a membership",
+        security=BEARER,
+        status_code=200,
+        responses=problem_responses(
+            RequestValidationError, UnauthorizedError, ForbiddenError, NotFoundError, IllegalTransitionError
+        ),
+    )
+    async def decide(
+        self,
+        conn: NamedDependency[Connection],
+        principal: NamedDependency[Principal],
+        membership_id: FromPath[uuid.UUID],
+        action: FromPath[MembershipAction],
+        data: JSONBody[MembershipDecision | None] = None,
+    ) -> Membership:
+        """Operators of the network only. An action the current status does not allow is a 409 that lists
+        the allowed ones; `approve` may set the member's zone."""
+        return await service.decide(conn, principal, membership_id, action, data or MembershipDecision())

@@ -1,0 +1,82 @@
+"""Rules for networks, zones and operators."""
+
+from __future__ import annotations
+
+import uuid
+
+import msgspec
+
+from api.auth import policy
+from api.auth.principal import Principal
+from api.db.pool import Connection
+from api.errors import ConflictError, NotFoundError, RequestValidationError
+from api.http import decode_cursor, encode_cursor, expected_version, stale
+from api.networks import repository
+from schemas.networks import Network, NetworkCreate, NetworkUpdate, OperatorGrant, Zone, ZoneCreate
+from schemas.pagination import Page
+
+
+async def list_networks(conn: Connection, *, cursor: str | None, limit: int) -> Page[Network]:
+    """Networks are public: anyone may list them, ordered by slug."""
+    after = decode_cursor(cursor, 1)[0] if cursor else None
+    rows = await repository.list_networks(conn, after_slug=after, limit=limit + 1)
+    next_cursor = encode_cursor(rows[limit - 1].slug) if len(rows) > limit else None
+    return Page(items=rows[:limit], next_cursor=next_cursor)
+
+
+async def get_network(conn: Connection, network_id: uuid.UUID) -> Network:
+    network = await repository.get_network(conn, network_id)
+    if network is None:
+        raise NotFoundError("no such network")
+    return network
+
+
+async def create_network(conn: Connection, principal: Principal, data: NetworkCreate) -> Network:
+    policy.platform_admin(principal)
+    network = await repository.insert_network(conn, data)
+    if network is None:
+        raise ConflictError(f"a network with slug {data.slug!r} exists already")
+    return network
+
+
+async def update_network(
+    conn: Connection, principal: Principal, network_id: uuid.UUID, data: NetworkUpdate, if_match: str | None
+) -> Network:
+    policy.platform_admin(principal)
+    version = expected_version(if_match)
+    network = await repository.get_network(conn, network_id, for_update=True)
+    if network is None:
+        raise NotFoundError("no such network")
+    if network.version != version:
+        raise stale(network.version)
+    changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
+    return await repository.update_network(conn, network_id, changes)
+
+
+async def list_zones(conn: Connection, network_id: uuid.UUID) -> list[Zone]:
+    await get_network(conn, network_id)
+    return await repository.list_zones(conn, network_id)
+
+
+async def create_zone(
+    conn: Connection, principal: Principal, network_id: uuid.UUID, data: ZoneCreate
+) -> Zone:
+    await get_network(conn, network_id)
+    policy.network_operator(principal, network_id)
+    zone = await repository.insert_zone(conn, network_id, data)
+    if zone is None:
+        raise ConflictError(f"this network already has a zone named {data.name!r}")
+    return zone
+
+
+async def add_operator(
+    conn: Connection, principal: Principal, network_id: uuid.UUID, data: OperatorGrant
+) -> None:
+    await get_network(conn, network_id)
+    policy.platform_admin(principal)
+    if not await repository.user_exists(conn, data.user_id):
+        raise RequestValidationError(
+            "user_id names no known user (a user is known once they have called the API)",
+            extra={"errors": [{"path": "body.user_id", "message": "unknown user", "source": "body"}]},
+        )
+    await repository.add_operator(conn, network_id, data.user_id)

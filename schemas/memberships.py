@@ -1,0 +1,53 @@
+"""Memberships of organisations in networks."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+from schemas.base import Input, Schema
+
+MembershipStatus = Literal["pending", "active", "suspended", "rejected"]
+MembershipAction = Literal["approve", "reject", "suspend", "reinstate"]
+
+
+class Membership(Schema):
+    id: uuid.UUID
+    network_id: uuid.UUID
+    organisation_id: uuid.UUID
+    organisation_name: str
+    zone_id: uuid.UUID | None
+    status: MembershipStatus
+    message: str
+    reason: str | None
+    decided_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class MembershipRequest(Input):
+    zone_id: uuid.UUID | None = None
+    message: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+
+
+class MembershipDecision(Input):
+    reason: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+    zone_id: uuid.UUID | None = None
+
+
+class MemberProfile(Schema):
+    """What members of a network see of each other."""
+
+    organisation_id: uuid.UUID
+    name: str
+    naf_code: str | None
+    is_ess: bool
+    description: str
+    city: str
+    zone_id: uuid.UUID | None
+    website: str | None
+    status: MembershipStatus
+    """Always `active` for members; operators also see pending, suspended and rejected ones."""

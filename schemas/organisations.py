@@ -1,0 +1,105 @@
+"""Organisations (members of networks), their staff and invitations."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+from schemas.base import Input, Schema
+from schemas.networks import Latitude, Longitude, Name
+
+Siret = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^[0-9]{14}$",
+        description="French establishment number: 14 digits with a valid Luhn checksum",
+        examples=["73282932000074"],
+    ),
+]
+NafCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{2}\.[0-9]{2}[A-Z]$", examples=["38.32Z"])]
+Role = Literal["admin", "staff"]
+ShortText = Annotated[str, msgspec.Meta(max_length=200)]
+Email = Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
+
+
+class Organisation(Schema):
+    id: uuid.UUID
+    name: str
+    siret: str
+    naf_code: str | None
+    legal_form: str | None
+    is_ess: bool
+    description: str
+    website: str | None
+    address_line: str
+    postcode: str
+    city: str
+    country: str
+    latitude: float | None
+    longitude: float | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class OrganisationCreate(Input):
+    name: Name
+    siret: Siret
+    naf_code: NafCode | None = None
+    legal_form: ShortText | None = None
+    is_ess: bool = False
+    description: Annotated[str, msgspec.Meta(max_length=5000)] = ""
+    website: Annotated[str, msgspec.Meta(pattern=r"^https?://", max_length=500)] | None = None
+    address_line: ShortText = ""
+    postcode: Annotated[str, msgspec.Meta(max_length=16)] = ""
+    city: ShortText = ""
+    country: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$")] = "FR"
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
+
+
+class OrganisationUpdate(Input):
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    naf_code: NafCode | msgspec.UnsetType | None = msgspec.UNSET
+    legal_form: ShortText | msgspec.UnsetType | None = msgspec.UNSET
+    is_ess: bool | msgspec.UnsetType = msgspec.UNSET
+    description: Annotated[str, msgspec.Meta(max_length=5000)] | msgspec.UnsetType = msgspec.UNSET
+    website: (
+        Annotated[str, msgspec.Meta(pattern=r"^https?://", max_length=500)] | msgspec.UnsetType | None
+    ) = msgspec.UNSET
+    address_line: ShortText | msgspec.UnsetType = msgspec.UNSET
+    postcode: Annotated[str, msgspec.Meta(max_length=16)] | msgspec.UnsetType = msgspec.UNSET
+    city: ShortText | msgspec.UnsetType = msgspec.UNSET
+    latitude: Latitude | msgspec.UnsetType | None = msgspec.UNSET
+    longitude: Longitude | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class StaffMember(Schema):
+    user_id: uuid.UUID
+    email: str | None
+    name: str | None
+    role: Role
+    since: datetime
+
+
+class InvitationCreate(Input):
+    email: Email
+    role: Role = "staff"
+
+
+class Invitation(Schema):
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    email: str
+    role: Role
+    expires_at: datetime
+    accepted_at: datetime | None = None
+    token: str | None = None
+    """The secret to hand to the invitee; shown only in the answer that creates the invitation."""
+
+
+class InvitationAccept(Input):
+    token: Annotated[str, msgspec.Meta(min_length=16, max_length=200)]

@@ -1,0 +1,205 @@
+"""Every route, asked by the wrong callers: each is refused as documented and nothing changes.
+
+The callers: anonymous; the wrong organisation (an admin of an organisation active in another
+network); the wrong network (an operator of another network); a suspended member of the network.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from api.auth.tokens import LocalIssuer
+from api.observability import RequestContext
+from tests import factories
+from tests.factories import Person
+
+CALLERS = ("anonymous", "wrong_organisation", "wrong_network", "suspended_member")
+
+
+@dataclass
+class World:
+    network: uuid.UUID
+    zone: uuid.UUID
+    org_active: uuid.UUID
+    org_pending: uuid.UUID
+    org_wrong: uuid.UUID
+    org_suspended: uuid.UUID
+    membership_active: uuid.UUID
+    membership_pending: uuid.UUID
+    invitation_token: str
+    callers: dict[str, dict[str, str]]
+    alice: Person
+
+
+@pytest.fixture
+async def world(db: asyncpg.Connection, issuer: LocalIssuer) -> World:
+    operator = await factories.person(db, issuer, "operator@n.fr")
+    other_operator = await factories.person(db, issuer, "operator@other.fr")
+    alice = await factories.person(db, issuer, "alice@active.fr")
+    pat = await factories.person(db, issuer, "pat@pending.fr")
+    bob = await factories.person(db, issuer, "bob@wrong.fr")
+    sue = await factories.person(db, issuer, "sue@suspended.fr")
+    network = await factories.network(db, "the-network", operators=(operator,))
+    other = await factories.network(db, "other-network", operators=(other_operator,))
+    zone = await factories.zone(db, network, "Parc Nord")
+    org_active = await factories.organisation(db, "Active", admins=(alice,))
+    org_pending = await factories.organisation(db, "Pending", admins=(pat,))
+    org_wrong = await factories.organisation(db, "Wrong", admins=(bob,))
+    org_suspended = await factories.organisation(db, "Suspended", admins=(sue,))
+    membership_active = await factories.membership(db, network, org_active, "active")
+    membership_pending = await factories.membership(db, network, org_pending, "pending")
+    await factories.membership(db, other, org_wrong, "active")
+    await factories.membership(db, network, org_suspended, "suspended")
+    token = "invitation-token-for-carol-0123456789"
+    import hashlib
+
+    await db.execute(
+        """INSERT INTO invitations (organisation_id, email, role, token_sha256, invited_by, expires_at)
+           VALUES ($1, 'carol@active.fr', 'staff', $2, $3, now() + interval '1 day')""",
+        org_active,
+        hashlib.sha256(token.encode()).hexdigest(),
+        alice.user_id,
+    )
+    return World(
+        network=network,
+        zone=zone,
+        org_active=org_active,
+        org_pending=org_pending,
+        org_wrong=org_wrong,
+        org_suspended=org_suspended,
+        membership_active=membership_active,
+        membership_pending=membership_pending,
+        invitation_token=token,
+        callers={
+            "anonymous": {},
+            "wrong_organisation": bob.headers(org_wrong),
+            "wrong_network": other_operator.headers(),
+            "suspended_member": sue.headers(org_suspended),
+        },
+        alice=alice,
+    )
+
+
+@dataclass(frozen=True)
+class Case:
+    method: str
+    path: str
+    expected: tuple[int, int, int, int]
+    """Statuses for anonymous, wrong organisation, wrong network, suspended member."""
+    body: Any = None
+
+
+def cases(w: World) -> list[Case]:
+    n, a, p = w.network, w.org_active, w.org_pending
+    return [
+        Case("GET", "/v1/me", (401, 200, 200, 200)),
+        Case(
+            "POST",
+            "/v1/networks",
+            (401, 403, 403, 403),
+            {"slug": "x", "name": "X", "latitude": 1, "longitude": 1},
+        ),
+        Case("PATCH", f"/v1/networks/{n}", (401, 403, 403, 403), {"name": "Renamed"}),
+        Case(
+            "POST",
+            f"/v1/networks/{n}/zones",
+            (401, 403, 403, 403),
+            {"name": "Z", "kind": "commune", "latitude": 1, "longitude": 1, "radius_km": 1},
+        ),
+        Case("POST", f"/v1/networks/{n}/operators", (401, 403, 403, 403), {"user_id": str(w.alice.user_id)}),
+        Case("GET", f"/v1/organisations/{p}", (404, 404, 404, 404)),
+        Case("PATCH", f"/v1/organisations/{a}", (401, 403, 403, 403), {"name": "Hijacked"}),
+        Case("PATCH", f"/v1/organisations/{p}", (401, 404, 404, 404), {"name": "Hijacked"}),
+        Case("GET", f"/v1/organisations/{a}/staff", (401, 403, 403, 403)),
+        Case("GET", f"/v1/organisations/{p}/staff", (401, 404, 404, 404)),
+        Case("POST", f"/v1/organisations/{a}/invitations", (401, 403, 403, 403), {"email": "x@y.fr"}),
+        Case("POST", "/v1/invitations/accept", (401, 403, 403, 403), {"token": w.invitation_token}),
+        Case("POST", f"/v1/networks/{n}/memberships", (401, 201, 403, 409), {}),
+        Case("GET", f"/v1/networks/{n}/memberships", (401, 403, 403, 403)),
+        Case("GET", f"/v1/networks/{n}/members", (401, 403, 403, 403)),
+        Case("GET", f"/v1/memberships/{w.membership_active}", (401, 404, 404, 404)),
+        Case("POST", f"/v1/memberships/{w.membership_pending}/approve", (401, 404, 404, 404), {}),
+        Case("POST", f"/v1/memberships/{w.membership_active}/suspend", (401, 404, 404, 404), {}),
+    ]
+
+
+# Routes anyone may call; listed so that the coverage check below knows they were considered.
+PUBLIC = {
+    ("GET", "/health/live"),
+    ("GET", "/health/ready"),
+    ("GET", "/.well-known/openid-configuration"),
+    ("GET", "/.well-known/jwks.json"),
+    ("GET", "/v1/networks"),
+    ("GET", "/v1/networks/{network_id}"),
+    ("GET", "/v1/networks/{network_id}/zones"),
+    ("GET", "/v1/organisations/{organisation_id}"),
+    ("POST", "/v1/organisations"),
+}
+COVERED_TEMPLATES = {
+    ("GET", "/v1/me"),
+    ("POST", "/v1/networks"),
+    ("PATCH", "/v1/networks/{network_id}"),
+    ("POST", "/v1/networks/{network_id}/zones"),
+    ("POST", "/v1/networks/{network_id}/operators"),
+    ("PATCH", "/v1/organisations/{organisation_id}"),
+    ("GET", "/v1/organisations/{organisation_id}/staff"),
+    ("POST", "/v1/organisations/{organisation_id}/invitations"),
+    ("POST", "/v1/invitations/accept"),
+    ("POST", "/v1/networks/{network_id}/memberships"),
+    ("GET", "/v1/networks/{network_id}/memberships"),
+    ("GET", "/v1/networks/{network_id}/members"),
+    ("GET", "/v1/memberships/{membership_id}"),
+    ("POST", "/v1/memberships/{membership_id}/{action}"),
+}
+
+
+def test_every_route_is_in_the_matrix(app: Litestar) -> None:
+    routes = set()
+    for route in app.routes:
+        if route.path.startswith(("/docs", "/schema")):
+            continue
+        template = route.path_format
+        for method in route.methods - {"OPTIONS", "HEAD"}:
+            routes.add((method, template))
+    assert routes - PUBLIC - COVERED_TEMPLATES == set()
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+async def test_wrong_callers_are_refused_and_nothing_changes(
+    world: World, client: AsyncTestClient[RequestContext], db: asyncpg.Connection, caller: str
+) -> None:
+    index = CALLERS.index(caller)
+    for case in cases(world):
+        expected = case.expected[index]
+        before = await factories.snapshot(db)
+        response = await client.request(
+            case.method, case.path, json=case.body, headers={**world.callers[caller], "if-match": '"1"'}
+        )
+        where = f"{caller} {case.method} {case.path}"
+        assert response.status_code == expected, f"{where}: {response.status_code} {response.text}"
+        if expected >= 400:
+            assert response.headers["content-type"].startswith("application/problem+json"), where
+            assert await factories.snapshot(db) == before, f"{where} changed the database"
+
+
+async def test_an_organisation_header_naming_someone_elses_organisation_is_403(
+    world: World, client: AsyncTestClient[RequestContext], issuer: LocalIssuer, db: asyncpg.Connection
+) -> None:
+    bob_headers = dict(world.callers["wrong_organisation"])
+    for value in (str(world.org_active), "not-a-uuid", str(uuid.uuid4())):
+        response = await client.get("/v1/me", headers={**bob_headers, "x-organisation-id": value})
+        assert response.status_code == 403, value
+
+
+async def test_an_organisation_header_without_a_token_is_401(
+    world: World, client: AsyncTestClient[RequestContext]
+) -> None:
+    response = await client.get("/v1/networks", headers={"x-organisation-id": str(world.org_active)})
+    assert response.status_code == 401

@@ -1,0 +1,112 @@
+"""Plain functions that put rows in the test database and mint tokens for them."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from dataclasses import dataclass
+
+import asyncpg
+
+from api.auth.tokens import LocalIssuer, local_subject
+from api.demo.data import siret
+
+_sirens = itertools.count(100000000)
+
+
+@dataclass(frozen=True)
+class Person:
+    user_id: uuid.UUID
+    email: str
+    token: str
+
+    def headers(self, organisation_id: uuid.UUID | None = None) -> dict[str, str]:
+        headers = {"authorization": f"Bearer {self.token}"}
+        if organisation_id is not None:
+            headers["x-organisation-id"] = str(organisation_id)
+        return headers
+
+
+async def person(
+    db: asyncpg.Connection, issuer: LocalIssuer, email: str, *, platform_admin: bool = False
+) -> Person:
+    user_id = await db.fetchval(
+        """INSERT INTO users (issuer, subject, email, name, is_platform_admin) VALUES ($1, $2, $3, $4, $5)
+           RETURNING id""",
+        issuer.issuer,
+        local_subject(email),
+        email,
+        email.split("@")[0],
+        platform_admin,
+    )
+    return Person(user_id, email, issuer.mint(email=email))
+
+
+async def network(db: asyncpg.Connection, slug: str, *, operators: tuple[Person, ...] = ()) -> uuid.UUID:
+    network_id: uuid.UUID = await db.fetchval(
+        "INSERT INTO networks (slug, name, latitude, longitude) VALUES ($1, $2, 45.7, 4.85) RETURNING id",
+        slug,
+        slug.replace("-", " ").title(),
+    )
+    for operator in operators:
+        await db.execute(
+            "INSERT INTO network_operators (network_id, user_id) VALUES ($1, $2)",
+            network_id,
+            operator.user_id,
+        )
+    return network_id
+
+
+async def zone(db: asyncpg.Connection, network_id: uuid.UUID, name: str) -> uuid.UUID:
+    zone_id: uuid.UUID = await db.fetchval(
+        """INSERT INTO zones (network_id, name, kind, latitude, longitude, radius_km)
+           VALUES ($1, $2, 'business_park', 45.7, 4.85, 2) RETURNING id""",
+        network_id,
+        name,
+    )
+    return zone_id
+
+
+async def organisation(
+    db: asyncpg.Connection, name: str, *, admins: tuple[Person, ...] = (), staff: tuple[Person, ...] = ()
+) -> uuid.UUID:
+    organisation_id: uuid.UUID = await db.fetchval(
+        "INSERT INTO organisations (name, siret, city) VALUES ($1, $2, 'Lyon') RETURNING id",
+        name,
+        siret(str(next(_sirens))),
+    )
+    for role, people in (("admin", admins), ("staff", staff)):
+        for member in people:
+            await db.execute(
+                "INSERT INTO organisation_roles (organisation_id, user_id, role) VALUES ($1, $2, $3)",
+                organisation_id,
+                member.user_id,
+                role,
+            )
+    return organisation_id
+
+
+async def membership(
+    db: asyncpg.Connection, network_id: uuid.UUID, organisation_id: uuid.UUID, status: str = "active"
+) -> uuid.UUID:
+    membership_id: uuid.UUID = await db.fetchval(
+        "INSERT INTO memberships (network_id, organisation_id, status) VALUES ($1, $2, $3) RETURNING id",
+        network_id,
+        organisation_id,
+        status,
+    )
+    return membership_id
+
+
+async def snapshot(db: asyncpg.Connection) -> dict[str, str]:
+    """A fingerprint of every table's rows, to prove a refused request changed nothing."""
+    tables = await db.fetch(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'"
+    )
+    result = {}
+    for table in tables:
+        name = table["tablename"]
+        result[name] = await db.fetchval(
+            f"SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM \"{name}\" t"
+        )
+    return result
