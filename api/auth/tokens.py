@@ -65,6 +65,7 @@ class LocalIssuer:
     def __init__(self, issuer: str, audience: str, key_dir: Path) -> None:
         self.issuer = issuer.rstrip("/")
         self.audience = audience
+        self._key_dir = key_dir
         self._key = _load_or_create_key(key_dir / LOCAL_KEY_FILE)
         self._public = KeySet.import_key_set({"keys": [self._key.as_dict(private=False)]})
 

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import asyncpg
 import httpx
 import psutil
 from click.testing import CliRunner
@@ -99,3 +100,61 @@ def test_serve_demo_from_nothing_then_ctrl_c_stops_everything(tmp_path: Path) ->
         output = process.communicate(timeout=30)[0].decode()
     assert process.returncode == 0, output
     assert not _embedded_postgres_running(data_dir.resolve())
+
+
+def test_token_grants_the_role_then_the_token_works(database_url: str, tmp_path: Path) -> None:
+    import asyncio
+
+    from litestar.testing import AsyncTestClient
+
+    from api.app import create_asgi
+    from api.settings import Settings
+
+    async def create_network() -> object:
+        conn = await asyncpg.connect(database_url)
+        try:
+            return await conn.fetchval(
+                "INSERT INTO networks (slug, name, latitude, longitude) VALUES ('n', 'N', 45, 4) RETURNING id"
+            )
+        finally:
+            await conn.close()
+
+    network_id = asyncio.run(create_network())
+    env = {"DATABASE_URL": database_url, "SYMBIOSE_DATA_DIR": str(tmp_path)}
+    result = CliRunner().invoke(
+        main, ["token", "--email", "claire@cci.fr", "--role", "operator", "--network", "n"], env=env
+    )
+    assert result.exit_code == 0, result.output
+    token = result.output.strip()
+    settings = Settings(database_url=database_url, database_pool_min_size=1, symbiose_data_dir=str(tmp_path))
+
+    async def me() -> dict[str, object]:
+        async with AsyncTestClient(app=create_asgi(settings)) as client:
+            answer: dict[str, object] = (
+                await client.get("/v1/me", headers={"authorization": f"Bearer {token}"})
+            ).json()
+            return answer
+
+    assert asyncio.run(me())["operator_of_networks"] == [str(network_id)]
+
+
+def test_token_refuses_a_role_without_its_target(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["token", "--email", "a@b.fr", "--role", "admin"], env={"SYMBIOSE_DATA_DIR": str(tmp_path)}
+    )
+    assert result.exit_code != 0
+    assert "--org" in result.output
+
+
+async def test_demo_data_loads_twice_without_duplicates(db: asyncpg.Connection) -> None:
+    from api.demo.loader import load_demo
+
+    await load_demo(db, "http://127.0.0.1:8000")
+    counts = [
+        await db.fetchval(f"SELECT count(*) FROM {t}") for t in ("networks", "organisations", "memberships")
+    ]
+    await load_demo(db, "http://127.0.0.1:8000")
+    assert [
+        await db.fetchval(f"SELECT count(*) FROM {t}") for t in ("networks", "organisations", "memberships")
+    ] == counts
+    assert counts[1] >= 8
