@@ -16,9 +16,12 @@ from api.auth.principal import provide_principal, verify_bearer
 from api.auth.routes import LocalIssuerController, MeController
 from api.auth.tokens import LocalIssuer, RemoteKeySource, TokenVerifier
 from api.db.migrations import check_schema
-from api.db.pool import create_pool, provide_transaction
+from api.db.periodic import periodic
+from api.db.pool import Pool, create_pool, provide_transaction
 from api.errors import exception_handlers, problem_details_config
 from api.health.routes import HealthController
+from api.listings.routes import ListingController, OrganisationListingController
+from api.listings.service import expire_due
 from api.memberships.routes import MembershipController, NetworkMembershipController
 from api.networks.routes import NetworkController
 from api.observability import RequestContext, logging_config
@@ -45,7 +48,8 @@ def create_app(settings: Settings) -> Litestar:
                 await check_schema(conn)
             app.state.pool = pool
             _install_token_verifier(app, settings)
-            yield
+            async with periodic(LISTING_EXPIRY_INTERVAL_S, lambda: _expire_listings(pool)):
+                yield
         finally:
             await pool.close()
 
@@ -59,6 +63,8 @@ def create_app(settings: Settings) -> Litestar:
             MembershipController,
             OrganisationController,
             InvitationController,
+            ListingController,
+            OrganisationListingController,
             docs_assets_router(),
         ],
         dependencies={
@@ -74,6 +80,16 @@ def create_app(settings: Settings) -> Litestar:
         logging_config=logging_config(settings.log_level),
         debug=False,
     )
+
+
+LISTING_EXPIRY_INTERVAL_S = 60.0
+
+
+async def _expire_listings(pool: Pool) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        count = await expire_due(conn)
+    if count:
+        logger.info("expired %d listings", count)
 
 
 def _install_token_verifier(app: Litestar, settings: Settings) -> None:

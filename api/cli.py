@@ -123,6 +123,25 @@ def migrate_command() -> None:
 
 
 @main.command()
+def sweep() -> None:
+    """Expire what is due (listings past their availability). Safe to run alongside the API."""
+    settings = resolve_database_url(_settings())
+    assert settings.database_url is not None
+
+    async def run(dsn: str) -> int:
+        from api.listings.service import expire_due
+
+        conn = await asyncpg.connect(dsn)
+        try:
+            async with conn.transaction():
+                return await expire_due(conn)
+        finally:
+            await conn.close()
+
+    click.echo(f"expired {asyncio.run(run(settings.database_url))} listings")
+
+
+@main.command()
 @click.option("--email", required=True, help="Whose token: the user's email.")
 @click.option("--name", default=None, help="Display name (default: the email's local part).")
 @click.option(

@@ -110,3 +110,58 @@ async def snapshot(db: asyncpg.Connection) -> dict[str, str]:
             f"SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM \"{name}\" t"
         )
     return result
+
+
+async def catalogue(db: asyncpg.Connection) -> None:
+    """Minimal reference data of our own, so tests do not depend on the shipped taxonomy."""
+    await db.execute(
+        """INSERT INTO units (code, label_fr, label_en, dimension, kg_factor) VALUES
+               ('kg', 'kg', 'kg', 'mass', 1), ('t', 't', 't', 'mass', 1000),
+               ('pallet', 'palette', 'pallet', 'count', NULL), ('m2', 'm²', 'm²', 'area', NULL)
+           ON CONFLICT (code) DO NOTHING;
+           INSERT INTO categories (id, parent_id, label_fr, label_en, nature, default_unit, allowed_units,
+                                   kg_per_unit, co2e_kg_per_kg, factor_source) VALUES
+               ('testwood', NULL, 'Bois', 'Wood', 'material', 'kg', '{kg,t}', '{}', 0.5, 'test'),
+               ('testwood.pallets', 'testwood', 'Palettes', 'Pallets', 'material', 'pallet', '{pallet,kg,t}',
+                '{"pallet": 25}', 0.5, 'test'),
+               ('teststorage', NULL, 'Stockage', 'Storage', 'service', 'm2', '{m2}', '{}', NULL, NULL)
+           ON CONFLICT (id) DO NOTHING;
+           INSERT INTO waste_codes (code, chapter, hazardous, description_en) VALUES
+               ('15 01 03', '15', false, 'wooden packaging'),
+               ('15 01 10', '15', true, 'packaging containing residues of hazardous substances')
+           ON CONFLICT (code) DO NOTHING;"""
+    )
+
+
+async def listing(
+    db: asyncpg.Connection,
+    network_id: uuid.UUID,
+    organisation_id: uuid.UUID,
+    *,
+    status: str = "published",
+    visibility: str = "network",
+    title: str = "Palettes Europe",
+    category_id: str = "testwood.pallets",
+    direction: str = "offer",
+) -> uuid.UUID:
+    await catalogue(db)
+    service = category_id == "teststorage"
+    listing_id: uuid.UUID = await db.fetchval(
+        """INSERT INTO listings (organisation_id, network_id, direction, category_id, nature, title, unit,
+               quantity, available_quantity, capacity, capacity_period, price_kind, latitude, longitude,
+               visibility, status)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, 'free', 45.7, 4.85, $11, $12) RETURNING id""",
+        organisation_id,
+        network_id,
+        direction,
+        category_id,
+        "service" if service else "material",
+        title,
+        "m2" if service else "pallet",
+        None if service else 40,
+        200 if service else None,
+        "month" if service else None,
+        visibility,
+        status,
+    )
+    return listing_id

@@ -105,3 +105,30 @@ def membership_visible(principal: Principal, network_id: uuid.UUID, organisation
         return
     authenticated(principal)
     raise NotFoundError("no such membership")
+
+
+def listing_author(principal: Principal, membership_status: MembershipStatus | None) -> uuid.UUID:
+    """Listings are written by the people of the acting organisation, in a network it has joined."""
+    organisation_id = acting_organisation(principal)
+    if membership_status == "suspended":
+        raise ForbiddenError("your organisation's membership of this network is suspended")
+    if membership_status not in ("active", "pending"):
+        raise ForbiddenError("your organisation is not a member of this network")
+    return organisation_id
+
+
+def listing_owner(principal: Principal, owner_id: uuid.UUID, *, visible: bool) -> uuid.UUID:
+    """Only the owning organisation's people change a listing; others learn at most that it exists."""
+    authenticated(principal)
+    if principal.acting_organisation_id == owner_id and principal.acting_role is not None:
+        return owner_id
+    if not visible:
+        raise NotFoundError("no such listing")
+    raise ForbiddenError("only the organisation that published this listing may change it")
+
+
+def listing_can_publish(membership_status: MembershipStatus | None) -> None:
+    if membership_status == "suspended":
+        raise ForbiddenError("your organisation's membership of this network is suspended")
+    if membership_status != "active":
+        raise ForbiddenError("your organisation's membership of this network is not active yet")

@@ -10,6 +10,7 @@ from api.db import outbox
 from api.db.pool import Connection
 from api.errors import NotFoundError, RequestValidationError
 from api.http import decode_cursor, encode_cursor
+from api.lifecycle import Transition
 from api.memberships import lifecycle, repository
 from api.networks.service import get_network
 from schemas.memberships import (
@@ -36,7 +37,7 @@ async def _check_zone(conn: Connection, network_id: uuid.UUID, zone_id: uuid.UUI
 async def _record(
     conn: Connection,
     membership_id: uuid.UUID,
-    step: lifecycle.Transition,
+    step: Transition[MembershipStatus],
     actor_user_id: uuid.UUID,
     reason: str | None,
 ) -> Membership:
@@ -58,7 +59,7 @@ async def request_to_join(
     user = policy.authenticated(principal)
     await _check_zone(conn, network_id, data.zone_id)
     existing = await repository.find(conn, network_id, organisation_id, for_update=True)
-    step = lifecycle.transition(existing.status if existing else None, "request", "member")
+    step = lifecycle.MEMBERSHIP.step(existing.status if existing else None, "request", "member")
     if existing is None:
         membership_id = await repository.insert_pending(
             conn, network_id, organisation_id, data.zone_id, data.message, user.id
@@ -104,7 +105,7 @@ async def decide(
     """Apply an operator's decision (approve, reject, suspend, reinstate) and record it."""
     membership = await _visible(conn, principal, membership_id, lock=True)
     user = policy.network_operator(principal, membership.network_id)
-    step = lifecycle.transition(membership.status, action, "operator")
+    step = lifecycle.MEMBERSHIP.step(membership.status, action, "operator")
     await _check_zone(conn, membership.network_id, data.zone_id)
     await repository.set_status(
         conn, membership_id, step.to_status, decided_by=user.id, reason=data.reason, zone_id=data.zone_id

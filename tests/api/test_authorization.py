@@ -34,6 +34,8 @@ class World:
     membership_active: uuid.UUID
     membership_pending: uuid.UUID
     invitation_token: str
+    listing_draft: uuid.UUID
+    listing_published: uuid.UUID
     callers: dict[str, dict[str, str]]
     alice: Person
 
@@ -67,7 +69,11 @@ async def world(db: asyncpg.Connection, issuer: LocalIssuer) -> World:
         hashlib.sha256(token.encode()).hexdigest(),
         alice.user_id,
     )
+    listing_draft = await factories.listing(db, network, org_active, status="draft")
+    listing_published = await factories.listing(db, network, org_active, status="published")
     return World(
+        listing_draft=listing_draft,
+        listing_published=listing_published,
         network=network,
         zone=zone,
         org_active=org_active,
@@ -100,6 +106,20 @@ def cases(w: World) -> list[Case]:
     n, a, p = w.network, w.org_active, w.org_pending
     return [
         Case("GET", "/v1/me", (401, 200, 200, 200)),
+        # Before the membership request below, which makes the wrong organisation a pending member.
+        Case(
+            "POST",
+            "/v1/listings",
+            (401, 403, 403, 403),
+            {
+                "network_id": str(n),
+                "direction": "offer",
+                "category_id": "testwood.pallets",
+                "title": "Palettes",
+                "unit": "pallet",
+                "quantity": 10,
+            },
+        ),
         Case(
             "POST",
             "/v1/networks",
@@ -127,6 +147,11 @@ def cases(w: World) -> list[Case]:
         Case("GET", f"/v1/memberships/{w.membership_active}", (401, 404, 404, 404)),
         Case("POST", f"/v1/memberships/{w.membership_pending}/approve", (401, 404, 404, 404), {}),
         Case("POST", f"/v1/memberships/{w.membership_active}/suspend", (401, 404, 404, 404), {}),
+        Case("GET", f"/v1/listings/{w.listing_draft}", (404, 404, 404, 404)),
+        Case("GET", f"/v1/listings/{w.listing_published}", (404, 404, 404, 404)),
+        Case("PATCH", f"/v1/listings/{w.listing_published}", (401, 404, 404, 404), {"title": "Hijacked"}),
+        Case("POST", f"/v1/listings/{w.listing_published}/pause", (401, 404, 404, 404)),
+        Case("POST", f"/v1/listings/{w.listing_draft}/publish", (401, 404, 404, 404)),
     ]
 
 
@@ -141,6 +166,8 @@ PUBLIC = {
     ("GET", "/v1/networks/{network_id}/zones"),
     ("GET", "/v1/organisations/{organisation_id}"),
     ("POST", "/v1/organisations"),
+    ("GET", "/v1/listings"),  # filtered by visibility: see tests/api/listings
+    ("GET", "/v1/organisations/{organisation_id}/listings"),
 }
 COVERED_TEMPLATES = {
     ("GET", "/v1/me"),
@@ -157,6 +184,10 @@ COVERED_TEMPLATES = {
     ("GET", "/v1/networks/{network_id}/members"),
     ("GET", "/v1/memberships/{membership_id}"),
     ("POST", "/v1/memberships/{membership_id}/{action}"),
+    ("POST", "/v1/listings"),
+    ("GET", "/v1/listings/{listing_id}"),
+    ("PATCH", "/v1/listings/{listing_id}"),
+    ("POST", "/v1/listings/{listing_id}/{action}"),
 }
 
 

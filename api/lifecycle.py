@@ -1,0 +1,44 @@
+"""Lifecycles as data: a table of transitions (from, action, actor, to) read by one function."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from api.errors import ConflictError
+
+S = TypeVar("S", bound=str)
+
+
+class IllegalTransitionError(ConflictError):
+    slug, title_text = "illegal-transition", "This action is not possible in the current state"
+
+
+@dataclass(frozen=True, slots=True)
+class Transition(Generic[S]):
+    from_status: S | None
+    action: str
+    actor: str
+    to_status: S
+
+
+class Lifecycle(Generic[S]):
+    def __init__(self, thing: str, transitions: Sequence[Transition[S]]) -> None:
+        self.thing = thing
+        self.transitions = tuple(transitions)
+
+    def allowed_actions(self, status: S | None, actor: str) -> list[str]:
+        return [t.action for t in self.transitions if t.from_status == status and t.actor == actor]
+
+    def step(self, status: S | None, action: str, actor: str) -> Transition[S]:
+        """The transition `action` takes from `status`, or a 409 that lists what is allowed instead."""
+        for candidate in self.transitions:
+            if candidate.from_status == status and candidate.action == action and candidate.actor == actor:
+                return candidate
+        allowed = self.allowed_actions(status, actor)
+        raise IllegalTransitionError(
+            f"cannot {action} a {self.thing} that is {status or 'absent'}; "
+            f"allowed: {', '.join(allowed) or 'nothing'}",
+            extra={"status": status, "allowed_actions": allowed},
+        )

@@ -1,0 +1,177 @@
+"""HTTP routes for listings."""
+
+from __future__ import annotations
+
+import uuid
+
+from litestar import Controller, Response, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody
+
+from api.auth.principal import Principal
+from api.db.pool import Connection
+from api.errors import (
+    ForbiddenError,
+    NotFoundError,
+    PreconditionFailedError,
+    RequestValidationError,
+    UnauthorizedError,
+)
+from api.http import IfMatch, PreconditionRequiredError, etag
+from api.lifecycle import IllegalTransitionError
+from api.listings import service
+from api.openapi import BEARER, problem_responses
+from schemas.listings import (
+    Direction,
+    Listing,
+    ListingAction,
+    ListingCreate,
+    ListingStatus,
+    ListingUpdate,
+    Nature,
+)
+from schemas.pagination import Limit, Page
+
+
+def _tagged(listing: Listing, status_code: int = 200) -> Response[Listing]:
+    return Response(listing, status_code=status_code, headers={"ETag": etag(listing.version)})
+
+
+class ListingController(Controller):
+    path = "/v1/listings"
+    tags = ("listings",)
+
+    @post(
+        "/",
+        operation_id="createListing",
+        summary="Create a listing",
+        security=BEARER,
+        responses=problem_responses(RequestValidationError, UnauthorizedError, ForbiddenError),
+    )
+    async def create_listing(
+        self,
+        conn: NamedDependency[Connection],
+        principal: NamedDependency[Principal],
+        data: JSONBody[ListingCreate],
+    ) -> Response[Listing]:
+        """A draft offer or need of the organisation named by `X-Organisation-ID`, in a network it has joined.
+        Units must fit the category, waste codes exist in the European Waste Catalogue (hazardous ones set
+        `hazardous`); the location defaults to the organisation's site. Publish it with `/publish`."""
+        return _tagged(await service.create_listing(conn, principal, data), 201)
+
+    @get(
+        "/",
+        operation_id="listListings",
+        summary="List listings",
+        responses=problem_responses(RequestValidationError, UnauthorizedError, ForbiddenError),
+    )
+    async def list_listings(
+        self,
+        conn: NamedDependency[Connection],
+        principal: NamedDependency[Principal],
+        network_id: FromQuery[uuid.UUID | None] = None,
+        organisation_id: FromQuery[uuid.UUID | None] = None,
+        direction: FromQuery[Direction | None] = None,
+        nature: FromQuery[Nature | None] = None,
+        category_id: FromQuery[str | None] = None,
+        status: FromQuery[ListingStatus | None] = None,
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[Limit] = 50,
+    ) -> Page[Listing]:
+        """Listings the caller may see, newest first. `category_id` includes its sub-categories. Others'
+        listings appear once published by an active member: public ones to everyone, the rest to members
+        of the same network acting through `X-Organisation-ID`."""
+        filters = {
+            "network_id": network_id,
+            "organisation_id": organisation_id,
+            "direction": direction,
+            "nature": nature,
+            "category_id": category_id,
+            "status": status,
+        }
+        return await service.list_listings(conn, principal, filters, cursor, limit)
+
+    @get(
+        "/{listing_id:uuid}",
+        operation_id="getListing",
+        summary="Get a listing",
+        responses=problem_responses(UnauthorizedError, ForbiddenError, NotFoundError),
+    )
+    async def get_listing(
+        self,
+        conn: NamedDependency[Connection],
+        principal: NamedDependency[Principal],
+        listing_id: FromPath[uuid.UUID],
+    ) -> Response[Listing]:
+        """One listing the caller may see (404 otherwise); its `ETag` is what `PATCH` expects."""
+        return _tagged(await service.get_listing(conn, principal, listing_id))
+
+    @patch(
+        "/{listing_id:uuid}",
+        operation_id="updateListing",
+        summary="Update a listing",
+        security=BEARER,
+        responses=problem_responses(
+            RequestValidationError,
+            UnauthorizedError,
+            ForbiddenError,
+            NotFoundError,
+            PreconditionFailedError,
+            PreconditionRequiredError,
+        ),
+    )
+    async def update_listing(
+        self,
+        conn: NamedDependency[Connection],
+        principal: NamedDependency[Principal],
+        listing_id: FromPath[uuid.UUID],
+        data: JSONBody[ListingUpdate],
+        if_match: IfMatch = None,
+    ) -> Response[Listing]:
+        """Change fields of a listing of the acting organisation; send `If-Match` with its `ETag`."""
+        return _tagged(await service.update_listing(conn, principal, listing_id, data, if_match))
+
+    @post(
+        "/{listing_id:uuid}/{action:str}",
+        operation_id="actOnListing",
+        summary="Publish, pause or archive a listing",
+        status_code=200,
+        security=BEARER,
+        responses=problem_responses(
+            RequestValidationError, UnauthorizedError, ForbiddenError, NotFoundError, IllegalTransitionError
+        ),
+    )
+    async def act(
+        self,
+        conn: NamedDependency[Connection],
+        principal: NamedDependency[Principal],
+        listing_id: FromPath[uuid.UUID],
+        action: FromPath[ListingAction],
+    ) -> Response[Listing]:
+        """Move a listing through its lifecycle; an action its status does not allow is a 409 listing the
+        allowed ones. Publishing needs an active membership of the listing's network."""
+        return _tagged(await service.act(conn, principal, listing_id, action))
+
+
+class OrganisationListingController(Controller):
+    path = "/v1/organisations/{organisation_id:uuid}/listings"
+    tags = ("listings",)
+
+    @get(
+        "/",
+        operation_id="listOrganisationListings",
+        summary="List an organisation's listings",
+        responses=problem_responses(RequestValidationError, UnauthorizedError, ForbiddenError),
+    )
+    async def list_organisation_listings(
+        self,
+        conn: NamedDependency[Connection],
+        principal: NamedDependency[Principal],
+        organisation_id: FromPath[uuid.UUID],
+        status: FromQuery[ListingStatus | None] = None,
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[Limit] = 50,
+    ) -> Page[Listing]:
+        """The organisation's listings that the caller may see (all of them for its own people)."""
+        filters = {"organisation_id": organisation_id, "status": status}
+        return await service.list_listings(conn, principal, filters, cursor, limit)
