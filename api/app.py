@@ -20,6 +20,7 @@ from api.db.periodic import periodic
 from api.db.pool import Pool, create_pool, provide_transaction
 from api.errors import exception_handlers, problem_details_config
 from api.health.routes import HealthController
+from api.imports.routes import ImportController
 from api.listings.routes import ListingController, OrganisationListingController
 from api.listings.service import expire_due
 from api.memberships.routes import MembershipController, NetworkMembershipController
@@ -65,6 +66,7 @@ def create_app(settings: Settings) -> Litestar:
             InvitationController,
             ListingController,
             OrganisationListingController,
+            ImportController,
             docs_assets_router(),
         ],
         dependencies={

@@ -122,6 +122,46 @@ def migrate_command() -> None:
     _migrate_or_fail(settings.database_url)
 
 
+@main.command(name="import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--network", "network_slug", required=True, help="Slug of the network whose members the rows name."
+)
+def import_command(file: Path, network_slug: str) -> None:
+    """Import listings from a CSV FILE: all rows or none, with a report of every bad row."""
+    from api.imports.service import ImportRejectedError, import_csv
+
+    settings = resolve_database_url(_settings())
+    assert settings.database_url is not None
+    text = file.read_text(encoding="utf-8-sig")
+    total = max(text.count("\n") - 1, 1)
+
+    async def run(dsn: str) -> str:
+        from api.auth import repository as users
+
+        conn = await asyncpg.connect(dsn)
+        try:
+            network_id = await users.network_id_by_slug(conn, network_slug)
+            if network_id is None:
+                raise click.ClickException(f"no network with slug {network_slug!r}")
+            with click.progressbar(length=total, label="checking and importing", file=sys.stderr) as bar:
+                async with conn.transaction():
+                    result = await import_csv(conn, network_id, text, created_by=None, progress=bar.update)
+            return f"imported {result.created} listings ({result.published} published) as import {result.id}"
+        finally:
+            await conn.close()
+
+    try:
+        click.echo(asyncio.run(run(settings.database_url)))
+    except ImportRejectedError as exc:
+        lines = [str(exc.detail)]
+        extra = exc.extra if isinstance(exc.extra, dict) else {}
+        for row in extra.get("rows", []):
+            for error in row["errors"]:
+                lines.append(f"  line {row['row']}: {error['path'].removeprefix('row.')}: {error['message']}")
+        raise click.ClickException("\n".join(lines)) from exc
+
+
 @main.command()
 def sweep() -> None:
     """Expire what is due (listings past their availability). Safe to run alongside the API."""

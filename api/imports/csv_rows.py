@@ -1,0 +1,72 @@
+"""Reading the import CSV into typed rows, with a precise error for each bad cell."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+
+import msgspec
+
+from schemas.imports import ImportRow
+
+COLUMNS = tuple(ImportRow.__struct_fields__)
+REQUIRED = ("siret", "direction", "category", "title", "unit")
+_AT_PATH = re.compile(r" - at `\$\.(?P<field>[a-z_]+)`$")
+
+
+class CsvHeaderError(ValueError):
+    """The header line itself is wrong: nothing can be read."""
+
+
+def read_rows(text: str) -> Iterator[tuple[int, ImportRow | None, list[dict[str, str]]]]:
+    """Yield (line number, row or None, errors) for each data line of `text`."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")), dialect=_dialect(text))
+    header = [name.strip().lower() for name in reader.fieldnames or []]
+    unknown = [name for name in header if name not in COLUMNS]
+    missing = [name for name in REQUIRED if name not in header]
+    if unknown or missing:
+        parts = []
+        if unknown:
+            parts.append(f"unknown columns {', '.join(unknown)}")
+        if missing:
+            parts.append(f"missing columns {', '.join(missing)}")
+        raise CsvHeaderError(f"{'; '.join(parts)}; the columns are: {', '.join(COLUMNS)}")
+    reader.fieldnames = header
+    for record in reader:
+        line = reader.line_num
+        cells = {
+            k: v.strip() for k, v in record.items() if k is not None and v is not None and v.strip() != ""
+        }
+        if None in record:
+            yield line, None, [_error("row", "more cells than columns in the header")]
+            continue
+        try:
+            yield line, msgspec.convert(cells, ImportRow, strict=False), []
+        except msgspec.ValidationError as exc:
+            yield line, None, [_from_msgspec(str(exc))]
+
+
+def _dialect(text: str) -> type[csv.Dialect]:
+    """French spreadsheets export with semicolons; accept both."""
+    first_line = text.lstrip("\ufeff").split("\n", 1)[0]
+    return csv.excel if first_line.count(",") >= first_line.count(";") else _Semicolon
+
+
+class _Semicolon(csv.excel):
+    delimiter = ";"
+
+
+def _from_msgspec(message: str) -> dict[str, str]:
+    match = _AT_PATH.search(message)
+    if match:
+        return _error(f"row.{match['field']}", message[: match.start()])
+    if message.startswith("Object missing required field"):
+        field = message.split("`")[1]
+        return _error(f"row.{field}", "this cell is required")
+    return _error("row", message)
+
+
+def _error(path: str, message: str) -> dict[str, str]:
+    return {"path": path, "message": message, "source": "body"}
