@@ -15,6 +15,7 @@ from litestar.plugins.problem_details import ProblemDetailsPlugin
 from api.auth.principal import provide_principal, verify_bearer
 from api.auth.routes import LocalIssuerController, MeController
 from api.auth.tokens import LocalIssuer, RemoteKeySource, TokenVerifier
+from api.categories.routes import CategoryController, UnitController, WasteCodeController
 from api.db.migrations import check_schema
 from api.db.pool import create_pool, provide_transaction
 from api.errors import exception_handlers, problem_details_config
@@ -59,6 +60,9 @@ def create_app(settings: Settings) -> Litestar:
             MembershipController,
             OrganisationController,
             InvitationController,
+            CategoryController,
+            UnitController,
+            WasteCodeController,
             docs_assets_router(),
         ],
         dependencies={

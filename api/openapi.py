@@ -24,6 +24,7 @@ TAGS = [
     Tag(name="networks", description="Territorial programmes, their zones and operators"),
     Tag(name="organisations", description="Member organisations, their staff and invitations"),
     Tag(name="memberships", description="Organisations joining networks, and operators' decisions"),
+    Tag(name="catalogue", description="The category tree, units and European Waste Catalogue codes"),
 ]
 
 

@@ -141,6 +141,10 @@ PUBLIC = {
     ("GET", "/v1/networks/{network_id}/zones"),
     ("GET", "/v1/organisations/{organisation_id}"),
     ("POST", "/v1/organisations"),
+    ("GET", "/v1/categories"),
+    ("GET", "/v1/categories/{category_id}"),
+    ("GET", "/v1/units"),
+    ("GET", "/v1/waste-codes"),
 }
 COVERED_TEMPLATES = {
     ("GET", "/v1/me"),
