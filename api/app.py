@@ -15,6 +15,7 @@ from litestar.plugins.problem_details import ProblemDetailsPlugin
 from api.auth.principal import provide_principal, verify_bearer
 from api.auth.routes import LocalIssuerController, MeController
 from api.auth.tokens import LocalIssuer, RemoteKeySource, TokenVerifier
+from api.categories.routes import CategoryController, UnitController, WasteCodeController
 from api.db.migrations import check_schema
 from api.db.periodic import periodic
 from api.db.pool import Pool, create_pool, provide_transaction
@@ -67,6 +68,9 @@ def create_app(settings: Settings) -> Litestar:
             ListingController,
             OrganisationListingController,
             ImportController,
+            CategoryController,
+            UnitController,
+            WasteCodeController,
             docs_assets_router(),
         ],
         dependencies={

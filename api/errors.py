@@ -116,7 +116,9 @@ def _field_errors(exc: ValidationException) -> list[dict[str, str]]:
     for item in exc.extra:
         if not isinstance(item, dict):
             continue
-        source = str(item.get("source") or "body")
+        # Litestar gives the source as a string or, for parameter constraints, a `ParamType` enum.
+        raw_source = item.get("source") or "body"
+        source = str(getattr(raw_source, "value", raw_source))
         key = str(item.get("key") or "")
         path = _body_path(exc) if source == "body" else (f"{source}.{key}" if key else source)
         errors.append({"path": path, "message": str(item.get("message", "")), "source": source})

@@ -1,4 +1,4 @@
-"""HTTP conventions shared by every feature: ETags and If-Match, opaque cursors."""
+"""HTTP conventions shared by every feature: ETags and If-Match, opaque cursors, languages."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import binascii
 import json
 from typing import Annotated, Any
 
-from litestar.params import HeaderParameter
+from litestar.params import HeaderParameter, QueryParameter
 
 from api.errors import AppError, PreconditionFailedError, RequestValidationError
 
@@ -19,6 +19,23 @@ IfMatch = Annotated[
         description="The resource's current `ETag`; a stale value is refused with 412.",
     ),
 ]
+
+
+AcceptLanguage = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Accept-Language",
+        required=False,
+        description="`fr` or `en` (q-values honoured, e.g. `en-GB,en;q=0.9,fr;q=0.8`); French by default.",
+    ),
+]
+
+# `FromQuery[schemas.pagination.Limit]` does not enforce the msgspec bounds on a query string;
+# Litestar's own parameter constraints do.
+LimitQuery = Annotated[int, QueryParameter(ge=1, le=200, description="Items per page (1-200).")]
+
+LANGUAGES = ("fr", "en")
+DEFAULT_LANGUAGE = "fr"
 
 
 class PreconditionRequiredError(AppError):
@@ -69,3 +86,34 @@ def decode_cursor(cursor: str, arity: int) -> list[Any]:
             extra={"errors": [{"path": "query.cursor", "message": "invalid cursor", "source": "query"}]},
         )
     return values
+
+
+def preferred_language(accept_language: str | None) -> str:
+    """The supported language the caller prefers, from an `Accept-Language` header (RFC 9110).
+
+    Ranges are matched on their primary tag (`en-GB` is English); `*` stands for the default; a
+    range with `q=0` is refused; ties keep the caller's order. Nothing acceptable means French.
+    """
+    best, best_q = DEFAULT_LANGUAGE, 0.0
+    refused: set[str] = set()
+    for part in (accept_language or "").split(","):
+        tag, _, params = part.strip().partition(";")
+        primary = tag.strip().lower().split("-")[0]
+        weight = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        language = DEFAULT_LANGUAGE if primary == "*" else primary
+        if language not in LANGUAGES:
+            continue
+        if weight <= 0:
+            refused.add(language)
+        elif weight > best_q and language not in refused:
+            best, best_q = language, weight
+    if best_q == 0.0 and DEFAULT_LANGUAGE in refused:
+        return next((lang for lang in LANGUAGES if lang not in refused), DEFAULT_LANGUAGE)
+    return best

@@ -25,6 +25,7 @@ TAGS = [
     Tag(name="organisations", description="Member organisations, their staff and invitations"),
     Tag(name="memberships", description="Organisations joining networks, and operators' decisions"),
     Tag(name="listings", description="Offers and needs of resources and services"),
+    Tag(name="catalogue", description="The category tree, units and European Waste Catalogue codes"),
 ]
 
 

@@ -169,6 +169,10 @@ PUBLIC = {
     ("POST", "/v1/organisations"),
     ("GET", "/v1/listings"),  # filtered by visibility: see tests/api/listings
     ("GET", "/v1/organisations/{organisation_id}/listings"),
+    ("GET", "/v1/categories"),
+    ("GET", "/v1/categories/{category_id}"),
+    ("GET", "/v1/units"),
+    ("GET", "/v1/waste-codes"),
 }
 COVERED_TEMPLATES = {
     ("GET", "/v1/me"),
