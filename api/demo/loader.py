@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import random
+import uuid
+from decimal import Decimal
 
 import asyncpg
 
 from api.auth import repository as users
 from api.auth.tokens import local_subject
 from api.db.pool import Connection
-from api.demo import data
+from api.demo import data, members
+from api.demo import listings as demo_listings
+from api.demo import repository as demo_repository
+from api.listings import repository, rules
+from api.listings.rules import Draft
+from schemas.listings import ListingStatus
 
 
 async def load_demo(conn: Connection, issuer: str) -> str:
@@ -32,33 +40,10 @@ async def load_demo(conn: Connection, issuer: str) -> str:
         ]
         organisation_ids = []
         for index, org in enumerate(data.ORGANISATIONS):
-            organisation_id = await conn.fetchval(
-                """INSERT INTO organisations (name, siret, naf_code, legal_form, is_ess, description, city,
-                       postcode, latitude, longitude, address_line)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, '')
-                   ON CONFLICT (siret) DO UPDATE SET name = EXCLUDED.name RETURNING id""",
-                org.name,
-                data.siret(org.siren),
-                org.naf_code,
-                org.legal_form,
-                org.is_ess,
-                org.description,
-                org.city,
-                org.postcode,
-                org.latitude,
-                org.longitude,
-            )
+            organisation_id = await _organisation(conn, org)
             organisation_ids.append(organisation_id)
             status = "pending" if index in data.PENDING else "active"
-            await conn.execute(
-                """INSERT INTO memberships (network_id, organisation_id, zone_id, status, decided_at)
-                   VALUES ($1, $2, $3, $4, CASE WHEN $4 = 'active' THEN now() END)
-                   ON CONFLICT (network_id, organisation_id) DO NOTHING""",
-                network_id,
-                organisation_id,
-                zone_ids[org.zone],
-                status,
-            )
+            await _membership(conn, network_id, organisation_id, zone_ids[org.zone], status)
         admin_email, admin_name = data.PLATFORM_ADMIN
         await users.upsert_user(
             conn, issuer, local_subject(admin_email), admin_email, admin_name, platform_admin=True
@@ -73,10 +58,115 @@ async def load_demo(conn: Connection, issuer: str) -> str:
                 conn, issuer, local_subject(email), email, name, platform_admin=False
             )
             await users.grant_organisation_role(conn, organisation_ids[org_index], user_id, "admin")
+        for firm in demo_firms():
+            organisation_id = await _organisation(conn, firm)
+            organisation_ids.append(organisation_id)
+            await _membership(conn, network_id, organisation_id, zone_ids[firm.zone], "active")
+        listings = await _listings(conn, network_id, organisation_ids)
     return (
         f"demo network {data.NETWORK['slug']!r}: {len(zone_ids)} zones, "
-        f"{len(organisation_ids)} organisations; "
+        f"{len(organisation_ids)} organisations, {listings} listings; "
         f"mint a token with `symbiose token --email {operator_email}`"
+    )
+
+
+def demo_firms() -> list[data.DemoOrganisation]:
+    """The further members, with SIRENs and points derived deterministically from their names."""
+    firms = []
+    for index, (name, naf, form, ess, town, description) in enumerate(members.FIRMS):
+        postcode, latitude, longitude, zone = members.TOWNS[town]
+        rng = random.Random(name)  # noqa: S311 - demo coordinates, not secrets
+        firms.append(
+            data.DemoOrganisation(
+                name,
+                str(400_000_000 + index * 7_919_113 % 500_000_000),
+                naf,
+                form,
+                ess,
+                town,
+                postcode,
+                round(latitude + rng.uniform(-0.012, 0.012), 5),
+                round(longitude + rng.uniform(-0.012, 0.012), 5),
+                zone,
+                description,
+            )
+        )
+    return firms
+
+
+async def _organisation(conn: Connection, org: data.DemoOrganisation) -> uuid.UUID:
+    return await demo_repository.upsert_organisation(conn, org, data.siret(org.siren))
+
+
+async def _membership(
+    conn: Connection, network_id: uuid.UUID, organisation_id: uuid.UUID, zone_id: uuid.UUID, status: str
+) -> None:
+    await demo_repository.ensure_membership(conn, network_id, organisation_id, zone_id, status)
+
+
+async def _listings(conn: Connection, network_id: uuid.UUID, organisation_ids: list[uuid.UUID]) -> int:
+    """Four to eight listings per active member, checked by the same rules as the API's."""
+    if await demo_repository.count_listings(conn, network_id):
+        return await demo_repository.count_listings(conn, network_id)
+    sites = await demo_repository.sites(conn, network_id)
+    templates = demo_listings.TEMPLATES
+    refs = await repository.load_references(
+        conn,
+        network_id,
+        sorted({t[1] for t in templates}),
+        sorted({t[7] for t in templates if t[7]}),
+    )
+    rng = random.Random(2026)  # noqa: S311 - reproducible demo data
+    rows: list[tuple[Draft, ListingStatus]] = []
+    for organisation_id in organisation_ids:
+        if organisation_id not in sites:
+            continue
+        latitude, longitude = sites[organisation_id]
+        for template in rng.sample(templates, rng.randint(4, 8)):
+            draft = _draft(template, rng, network_id, organisation_id, latitude, longitude)
+            draft, errors = rules.check(draft, refs)
+            if errors:
+                raise ValueError(f"demo listing {template[3]!r} is invalid: {errors}")
+            rows.append((draft, "draft" if rng.random() < 0.1 else "published"))
+    await repository.insert_with_status(conn, rows, None)
+    return len(rows)
+
+
+def _draft(
+    template: demo_listings.Template,
+    rng: random.Random,
+    network_id: uuid.UUID,
+    organisation_id: uuid.UUID,
+    latitude: float,
+    longitude: float,
+) -> Draft:
+    direction, category, unit, title, description, low, high, waste, price_kind, cents = template
+    amount = Decimal(rng.randint(low, high))
+    service = category.startswith("services.")
+    return Draft(
+        organisation_id=organisation_id,
+        network_id=network_id,
+        zone_id=None,
+        direction=direction,
+        category_id=category,
+        title=title,
+        description=description,
+        unit=unit,
+        quantity=None if service else amount,
+        available_quantity=amount if direction == "offer" and not service else None,
+        capacity=amount if service else None,
+        capacity_period="month" if service else None,
+        price_kind=price_kind,
+        price_cents=cents if price_kind not in ("free", "negotiable") else None,
+        currency="EUR" if price_kind not in ("free", "negotiable") else None,
+        condition=None if service else "good",
+        waste_code=waste,
+        latitude=latitude,
+        longitude=longitude,
+        available_from=None,
+        available_until=None,
+        photos=[],
+        visibility="public" if rng.random() < 0.4 else "network",
     )
 
 

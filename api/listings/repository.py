@@ -87,11 +87,16 @@ async def insert(conn: Connection, draft: Draft, created_by: uuid.UUID) -> Listi
     return to_listing(row)
 
 
-async def insert_many(
-    conn: Connection, drafts: Sequence[Draft], created_by: uuid.UUID, import_id: uuid.UUID
+async def insert_with_status(
+    conn: Connection, rows: Sequence[tuple[Draft, ListingStatus]], created_by: uuid.UUID | None
 ) -> None:
+    """Insert drafts already checked, each in the status given (demo data)."""
+    columns = ", ".join(_DRAFT_FIELDS)
+    placeholders = ", ".join(f"${i}" for i in range(1, len(_DRAFT_FIELDS) + 3))
     await conn.executemany(
-        _INSERT, [[*(getattr(d, name) for name in _DRAFT_FIELDS), created_by, import_id] for d in drafts]
+        f"""INSERT INTO listings ({columns}, status, created_by, published_at)
+            VALUES ({placeholders}, CASE WHEN ${len(_DRAFT_FIELDS) + 1} = 'published' THEN now() END)""",
+        [(*(getattr(d, n) for n in _DRAFT_FIELDS), status, created_by) for d, status in rows],
     )
 
 

@@ -149,12 +149,12 @@ def test_token_refuses_a_role_without_its_target(tmp_path: Path) -> None:
 async def test_demo_data_loads_twice_without_duplicates(db: asyncpg.Connection) -> None:
     from api.demo.loader import load_demo
 
+    tables = ("networks", "organisations", "memberships", "listings")
     await load_demo(db, "http://127.0.0.1:8000")
-    counts = [
-        await db.fetchval(f"SELECT count(*) FROM {t}") for t in ("networks", "organisations", "memberships")
-    ]
+    counts = [await db.fetchval(f"SELECT count(*) FROM {t}") for t in tables]
     await load_demo(db, "http://127.0.0.1:8000")
-    assert [
-        await db.fetchval(f"SELECT count(*) FROM {t}") for t in ("networks", "organisations", "memberships")
-    ] == counts
-    assert counts[1] >= 8
+    assert [await db.fetchval(f"SELECT count(*) FROM {t}") for t in tables] == counts
+    assert counts[1] >= 50
+    assert counts[3] >= 200
+    published = await db.fetchval("SELECT count(*) FROM listings WHERE status = 'published'")
+    assert published > counts[3] / 2
