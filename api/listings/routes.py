@@ -17,7 +17,7 @@ from api.errors import (
     RequestValidationError,
     UnauthorizedError,
 )
-from api.http import IfMatch, PreconditionRequiredError, etag
+from api.http import IfMatch, LimitQuery, PreconditionRequiredError, etag
 from api.lifecycle import IllegalTransitionError
 from api.listings import service
 from api.openapi import BEARER, problem_responses
@@ -30,7 +30,7 @@ from schemas.listings import (
     ListingUpdate,
     Nature,
 )
-from schemas.pagination import Limit, Page
+from schemas.pagination import Page
 
 
 def _tagged(listing: Listing, status_code: int = 200) -> Response[Listing]:
@@ -76,7 +76,7 @@ class ListingController(Controller):
         category_id: FromQuery[str | None] = None,
         status: FromQuery[ListingStatus | None] = None,
         cursor: FromQuery[str | None] = None,
-        limit: FromQuery[Limit] = 50,
+        limit: LimitQuery = 50,
     ) -> Page[Listing]:
         """Listings the caller may see, newest first. `category_id` includes its sub-categories. Others'
         listings appear once published by an active member: public ones to everyone, the rest to members
@@ -170,7 +170,7 @@ class OrganisationListingController(Controller):
         organisation_id: FromPath[uuid.UUID],
         status: FromQuery[ListingStatus | None] = None,
         cursor: FromQuery[str | None] = None,
-        limit: FromQuery[Limit] = 50,
+        limit: LimitQuery = 50,
     ) -> Page[Listing]:
         """The organisation's listings that the caller may see (all of them for its own people)."""
         filters = {"organisation_id": organisation_id, "status": status}

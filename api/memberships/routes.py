@@ -11,6 +11,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from api.auth.principal import Principal
 from api.db.pool import Connection
 from api.errors import ForbiddenError, NotFoundError, RequestValidationError, UnauthorizedError
+from api.http import LimitQuery
 from api.memberships import service
 from api.memberships.lifecycle import IllegalTransitionError
 from api.openapi import BEARER, problem_responses
@@ -22,7 +23,7 @@ from schemas.memberships import (
     MembershipRequest,
     MembershipStatus,
 )
-from schemas.pagination import Limit, Page
+from schemas.pagination import Page
 
 
 class NetworkMembershipController(Controller):
@@ -63,7 +64,7 @@ class NetworkMembershipController(Controller):
         network_id: FromPath[uuid.UUID],
         status: FromQuery[MembershipStatus | None] = None,
         cursor: FromQuery[str | None] = None,
-        limit: FromQuery[Limit] = 50,
+        limit: LimitQuery = 50,
     ) -> Page[Membership]:
         """Every membership with its status, by organisation name. Operators of the network only."""
         return await service.list_memberships(conn, principal, network_id, status, cursor, limit)
@@ -81,7 +82,7 @@ class NetworkMembershipController(Controller):
         principal: NamedDependency[Principal],
         network_id: FromPath[uuid.UUID],
         cursor: FromQuery[str | None] = None,
-        limit: FromQuery[Limit] = 50,
+        limit: LimitQuery = 50,
     ) -> Page[MemberProfile]:
         """Public profiles of the active members, for members acting through an active membership
         (`X-Organisation-ID`); operators see every organisation that applied, whatever its status."""

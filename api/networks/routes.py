@@ -19,11 +19,11 @@ from api.errors import (
     RequestValidationError,
     UnauthorizedError,
 )
-from api.http import IfMatch, PreconditionRequiredError, etag
+from api.http import IfMatch, LimitQuery, PreconditionRequiredError, etag
 from api.networks import service
 from api.openapi import BEARER, problem_responses
 from schemas.networks import Network, NetworkCreate, NetworkUpdate, OperatorGrant, Zone, ZoneCreate
-from schemas.pagination import Limit, Page
+from schemas.pagination import Page
 
 
 class NetworkController(Controller):
@@ -40,7 +40,7 @@ class NetworkController(Controller):
         self,
         conn: NamedDependency[Connection],
         cursor: FromQuery[str | None] = None,
-        limit: FromQuery[Limit] = 50,
+        limit: LimitQuery = 50,
     ) -> Page[Network]:
         """Every network (territorial programme), public, ordered by slug."""
         return await service.list_networks(conn, cursor=cursor, limit=limit)

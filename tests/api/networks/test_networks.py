@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncpg
+import pytest
 from litestar.testing import AsyncTestClient
 
 from api.auth.tokens import LocalIssuer
@@ -86,3 +87,13 @@ async def test_platform_admin_appoints_an_operator(
     assert response.status_code == 204
     me = (await client.get("/v1/me", headers=claire.headers())).json()
     assert me["operator_of_networks"] == [str(network)]
+
+
+@pytest.mark.parametrize("path", ["/v1/networks", "/v1/listings"])
+@pytest.mark.parametrize("limit", ["0", "201", "-1", "many"])
+async def test_limit_out_of_bounds_is_422_naming_it(
+    client: AsyncTestClient[RequestContext], path: str, limit: str
+) -> None:
+    response = await client.get(path, params={"limit": limit})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["path"] == "query.limit"
