@@ -30,7 +30,7 @@ AcceptLanguage = Annotated[
     ),
 ]
 
-# `FromQuery[schemas.pagination.Limit]` does not enforce the msgspec bounds on a query string;
+# `FromQuery[Annotated[int, msgspec.Meta(ge=1)]]` does not enforce its bounds on a query string;
 # Litestar's own parameter constraints do.
 LimitQuery = Annotated[int, QueryParameter(ge=1, le=200, description="Items per page (1-200).")]
 

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Generic, TypeVar
-
-import msgspec
+from typing import Generic, TypeVar
 
 from schemas.base import Schema
 
 T = TypeVar("T")
-
-Limit = Annotated[int, msgspec.Meta(ge=1, le=200, description="Items per page (1-200).")]
 
 
 class Page(Schema, Generic[T]):
