@@ -1,0 +1,1 @@
+"""Benchmarks of the Symbiose API (see README.md, "Benchmarks")."""
