@@ -113,7 +113,8 @@ def _install_token_verifier(app: Litestar, settings: Settings) -> None:
     )
 
 
-def _is_anonymous(request: Request[Any, Any, Any]) -> bool:
+async def _is_anonymous(request: Request[Any, Any, Any]) -> bool:
+    # async on purpose: Litestar runs a plain function in a worker thread, on every request.
     return "authorization" not in request.headers
 
 

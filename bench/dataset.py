@@ -370,6 +370,8 @@ async def build(
     try:
         await migrate(conn)
         async with conn.transaction():
+            # The benchmark brings its own small reference data in place of the shipped taxonomy.
+            await conn.execute("DELETE FROM categories; DELETE FROM waste_codes; DELETE FROM units")
             await conn.copy_records_to_table(
                 "units", records=UNITS, columns=["code", "label_fr", "label_en", "dimension", "kg_factor"]
             )

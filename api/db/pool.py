@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncGenerator
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
+from litestar import Request
 from litestar.datastructures import State
 
 if TYPE_CHECKING:
@@ -37,10 +38,18 @@ def get_pool(state: State) -> Pool:
     return pool
 
 
-async def provide_transaction(state: State) -> AsyncGenerator[Connection, None]:
-    """A connection inside a transaction: committed when the handler succeeds, rolled back on error.
+async def provide_transaction(
+    state: State, request: Request[Any, Any, Any]
+) -> AsyncGenerator[Connection, None]:
+    """The request's connection. Writes run in a transaction, committed when the handler succeeds
+    and rolled back on error (Litestar throws the handler's exception into this generator).
 
-    Litestar throws a handler's exception into this generator, so the `async with` sees it.
-    """
-    async with get_pool(state).acquire() as conn, conn.transaction():
-        yield conn
+    Reads (GET, HEAD) skip BEGIN/COMMIT: two round trips that were a quarter of a read's cost.
+    Their statements each see a consistent snapshot; the only write a read may do, creating a
+    user on first sight, is one statement and safe in autocommit."""
+    async with get_pool(state).acquire() as conn:
+        if request.method in ("GET", "HEAD"):
+            yield conn
+        else:
+            async with conn.transaction():
+                yield conn

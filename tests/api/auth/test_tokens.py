@@ -195,3 +195,17 @@ async def test_local_issuer_tokens_verify_and_its_key_survives_a_restart(tmp_pat
     assert verified.email == "Alice@Example.org"
     assert verified.subject == tokens.local_subject("alice@example.org")
     assert (tmp_path / tokens.LOCAL_KEY_FILE).stat().st_mode & 0o077 == 0
+
+
+async def test_a_cached_token_still_expires(
+    provider: FakeProvider, verifier: TokenVerifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = _ec("k1")
+    provider.add_key(key)
+    token = provider.sign(key, "ES256", exp=int(time.time()) + 60)
+    await verifier.verify(token)
+    await verifier.verify(token)
+    later = time.time() + 3600
+    monkeypatch.setattr(time, "time", lambda: later)
+    with pytest.raises(TokenError, match="expired"):
+        await verifier.verify(token)
