@@ -11,7 +11,16 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, Example, SecurityRequirement, SecurityScheme, Server, Tag
 from litestar.static_files import create_static_files_router
 
-from api.errors import PROBLEM_BASE, AppError
+from api.errors import (
+    PROBLEM_BASE,
+    AppError,
+    ForbiddenError,
+    NotFoundError,
+    PreconditionFailedError,
+    RequestValidationError,
+    UnauthorizedError,
+)
+from api.http import PreconditionRequiredError
 from schemas.problem import Problem
 
 API_VERSION = "0.1.0"
@@ -69,6 +78,16 @@ def docs_assets_router() -> Router:
 
 
 BEARER: list[SecurityRequirement] = [{"bearer": []}]
+
+# What a `PATCH` with `If-Match` can answer besides success.
+UPDATE_ERRORS: tuple[type[AppError], ...] = (
+    RequestValidationError,
+    UnauthorizedError,
+    ForbiddenError,
+    NotFoundError,
+    PreconditionFailedError,
+    PreconditionRequiredError,
+)
 
 
 def problem_responses(*errors: type[AppError]) -> dict[int, ResponseSpec]:

@@ -13,14 +13,13 @@ from api.db.pool import Connection
 from api.errors import (
     ForbiddenError,
     NotFoundError,
-    PreconditionFailedError,
     RequestValidationError,
     UnauthorizedError,
 )
-from api.http import IfMatch, LimitQuery, PreconditionRequiredError, etag
+from api.http import IfMatch, LimitQuery, etag
 from api.lifecycle import IllegalTransitionError
 from api.listings import service
-from api.openapi import BEARER, problem_responses
+from api.openapi import BEARER, UPDATE_ERRORS, problem_responses
 from schemas.listings import (
     Direction,
     Listing,
@@ -111,14 +110,7 @@ class ListingController(Controller):
         operation_id="updateListing",
         summary="Update a listing",
         security=BEARER,
-        responses=problem_responses(
-            RequestValidationError,
-            UnauthorizedError,
-            ForbiddenError,
-            NotFoundError,
-            PreconditionFailedError,
-            PreconditionRequiredError,
-        ),
+        responses=problem_responses(*UPDATE_ERRORS),
     )
     async def update_listing(
         self,

@@ -15,13 +15,12 @@ from api.errors import (
     ConflictError,
     ForbiddenError,
     NotFoundError,
-    PreconditionFailedError,
     RequestValidationError,
     UnauthorizedError,
 )
-from api.http import IfMatch, LimitQuery, PreconditionRequiredError, etag
+from api.http import IfMatch, LimitQuery, etag
 from api.networks import service
-from api.openapi import BEARER, problem_responses
+from api.openapi import BEARER, UPDATE_ERRORS, problem_responses
 from schemas.networks import Network, NetworkCreate, NetworkUpdate, OperatorGrant, Zone, ZoneCreate
 from schemas.pagination import Page
 
@@ -80,14 +79,7 @@ class NetworkController(Controller):
         operation_id="updateNetwork",
         summary="Update a network",
         security=BEARER,
-        responses=problem_responses(
-            RequestValidationError,
-            UnauthorizedError,
-            ForbiddenError,
-            NotFoundError,
-            PreconditionFailedError,
-            PreconditionRequiredError,
-        ),
+        responses=problem_responses(*UPDATE_ERRORS),
     )
     async def update_network(
         self,

@@ -14,12 +14,11 @@ from api.errors import (
     ConflictError,
     ForbiddenError,
     NotFoundError,
-    PreconditionFailedError,
     RequestValidationError,
     UnauthorizedError,
 )
-from api.http import IfMatch, PreconditionRequiredError, etag
-from api.openapi import BEARER, problem_responses
+from api.http import IfMatch, etag
+from api.openapi import BEARER, UPDATE_ERRORS, problem_responses
 from api.organisations import service
 from api.organisations.service import InvitationGoneError
 from schemas.organisations import (
@@ -76,14 +75,7 @@ class OrganisationController(Controller):
         operation_id="updateOrganisation",
         summary="Update an organisation",
         security=BEARER,
-        responses=problem_responses(
-            RequestValidationError,
-            UnauthorizedError,
-            ForbiddenError,
-            NotFoundError,
-            PreconditionFailedError,
-            PreconditionRequiredError,
-        ),
+        responses=problem_responses(*UPDATE_ERRORS),
     )
     async def update(
         self,
