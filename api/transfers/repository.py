@@ -114,14 +114,15 @@ async def update(
 
 
 async def take_stock(conn: Connection, listing_id: uuid.UUID, quantity: Decimal) -> Decimal | None:
-    """Take `quantity` from an offer's available quantity; None when there is not that much left.
+    """Take `quantity` from a published offer's available quantity; None when it cannot be taken.
 
     One statement: under READ COMMITTED a concurrent taker waits for the row, then the WHERE is
     checked again against the committed value, so the stock never goes below zero."""
     left: Decimal | None = await conn.fetchval(
         """UPDATE listings SET available_quantity = available_quantity - $2, version = version + 1,
                updated_at = now()
-           WHERE id = $1 AND available_quantity >= $2 RETURNING available_quantity""",
+           WHERE id = $1 AND status = 'published' AND available_quantity >= $2
+           RETURNING available_quantity""",
         listing_id,
         quantity,
     )
@@ -139,11 +140,11 @@ async def return_stock(conn: Connection, listing_id: uuid.UUID, quantity: Decima
     return left
 
 
-async def available(conn: Connection, listing_id: uuid.UUID) -> Decimal | None:
-    value: Decimal | None = await conn.fetchval(
-        "SELECT available_quantity FROM listings WHERE id = $1", listing_id
-    )
-    return value
+async def stock(conn: Connection, listing_id: uuid.UUID) -> tuple[str, Decimal | None]:
+    """An offer's status and available quantity."""
+    row = await conn.fetchrow("SELECT status, available_quantity FROM listings WHERE id = $1", listing_id)
+    assert row is not None  # a transfer's offer is a foreign key
+    return row["status"], row["available_quantity"]
 
 
 async def distance_km(conn: Connection, transfer_id: uuid.UUID) -> Decimal | None:

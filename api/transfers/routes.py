@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import Example
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.response import Stream
 
@@ -46,6 +48,24 @@ DateFrom = Annotated[
 DateTo = Annotated[
     datetime | None, QueryParameter(name="to", required=False, description="Completed before (RFC 3339).")
 ]
+
+_TOTAL = {
+    "key": None,
+    "transfers": 1,
+    "mass_kg": "60000.000",
+    "co2e_avoided_kg": "300.000",
+    "km_saved": "22500.00",
+    "trips_saved": 900,
+}
+IMPACT_EXAMPLE = {
+    "network_id": "5b0f3c8e-2f7a-4a57-9d61-0c1d2e3f4a5b",
+    "group_by": "category",
+    "date_from": "2026-01-01T00:00:00Z",
+    "date_to": None,
+    "scope": "network",
+    "rows": [{**_TOTAL, "key": "construction.rubble"}],
+    "total": _TOTAL,
+}
 
 
 class ListingTransferController(Controller):
@@ -169,6 +189,14 @@ class NetworkImpactController(Controller):
         summary="Impact of a network's completed transfers",
         security=BEARER,
         responses={
+            # The handler may answer a stream (CSV), so its JSON shape is stated here.
+            200: ResponseSpec(
+                ImpactReport,
+                description="The report as JSON; as `text/csv` (group, key, transfers, mass_kg, "
+                "co2e_avoided_kg, km_saved, trips_saved; last line `network_total`) when asked",
+                generate_examples=False,
+                examples=[Example(summary="Rubble reused on one site", value=IMPACT_EXAMPLE)],
+            ),
             **problem_responses(RequestValidationError, UnauthorizedError, ForbiddenError, NotFoundError),
         },
     )

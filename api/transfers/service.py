@@ -201,7 +201,9 @@ async def _effects(conn: Connection, transfer: Transfer, action: str, sent: dict
             raise _invalid("body.quantity", f"at most the {transfer.requested_quantity} asked")
         left = await repository.take_stock(conn, transfer.listing_id, agreed)
         if left is None:
-            now = await repository.available(conn, transfer.listing_id)
+            listing_status, now = await repository.stock(conn, transfer.listing_id)
+            if listing_status != "published":
+                raise ListingUnavailableError(f"the offer is {listing_status}; publish it again to accept")
             raise InsufficientQuantityError(
                 f"only {now} {transfer.unit} are left on the offer",
                 extra={"available_quantity": None if now is None else str(now)},

@@ -217,3 +217,13 @@ async def test_the_list_shows_each_party_its_own_transfers_page_by_page(
         "/v1/transfers", params={"status": "accepted", "listing_id": str(park.offer)}, headers=park.as_taker()
     )
     assert requested.json()["items"] == []
+
+
+async def test_an_offer_paused_after_the_request_cannot_be_taken_from(
+    park: Park, client: AsyncTestClient[RequestContext], db: asyncpg.Connection
+) -> None:
+    tid = (await ask(client, park, "5"))["id"]
+    await db.execute("UPDATE listings SET status = 'paused' WHERE id = $1", park.offer)
+    refused = await act(client, tid, "accept", park.as_giver(), expected=409)
+    assert refused["type"].endswith("/listing-unavailable")
+    assert await available(db, park.offer) == 40
