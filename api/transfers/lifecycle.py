@@ -6,7 +6,8 @@ operator of the transfer's network.
 
 from        action            actor       to          guard / effect
 -           request           initiator   requested   the offer is published and has the quantity
-requested   accept            recipient   accepted    the agreed quantity is taken from the offer, atomically
+requested   accept            recipient   accepted    an active member; the agreed quantity is taken from the
+                                                      published offer, atomically
 requested   decline           recipient   declined
 requested   cancel            initiator   cancelled
 accepted    schedule          giver       scheduled   date, transport mode, distance (computed), vehicle

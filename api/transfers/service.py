@@ -318,6 +318,11 @@ async def act(
         )
     role = policy.transfer_actor(roles, permitted, action)
     step = TRANSFER.step(transfer.status, action, role)
+    if action == "accept":  # committing stock is for active members, as asking is
+        acting = principal.acting_organisation_id
+        policy.transfer_requester(
+            principal, await repository.membership_status(conn, transfer.network_id, acting)
+        )
     sent = _sent(body, action)
     fields = await _effects(conn, transfer, action, sent)
     await repository.update(conn, transfer.id, step.to_status, fields)

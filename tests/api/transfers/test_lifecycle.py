@@ -227,3 +227,14 @@ async def test_an_offer_paused_after_the_request_cannot_be_taken_from(
     refused = await act(client, tid, "accept", park.as_giver(), expected=409)
     assert refused["type"].endswith("/listing-unavailable")
     assert await available(db, park.offer) == 40
+
+
+async def test_a_suspended_member_cannot_accept_and_nothing_is_taken(
+    park: Park, client: AsyncTestClient[RequestContext], db: asyncpg.Connection
+) -> None:
+    tid = (await ask(client, park, "5"))["id"]
+    await db.execute("UPDATE memberships SET status = 'suspended' WHERE organisation_id = $1", park.giver)
+    refused = await act(client, tid, "accept", park.as_giver(), expected=403)
+    assert "suspended" in refused["detail"]
+    assert await available(db, park.offer) == 40
+    assert await db.fetchval("SELECT status FROM transfers WHERE id = $1::uuid", tid) == "requested"
