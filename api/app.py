@@ -30,6 +30,11 @@ from api.observability import RequestContext, logging_config
 from api.openapi import docs_assets_router, openapi_config
 from api.organisations.routes import InvitationController, OrganisationController
 from api.settings import Settings
+from api.transfers.routes import (
+    ListingTransferController,
+    NetworkImpactController,
+    TransferController,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +76,9 @@ def create_app(settings: Settings) -> Litestar:
             CategoryController,
             UnitController,
             WasteCodeController,
+            ListingTransferController,
+            TransferController,
+            NetworkImpactController,
             docs_assets_router(),
         ],
         dependencies={

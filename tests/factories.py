@@ -165,3 +165,26 @@ async def listing(
         status,
     )
     return listing_id
+
+
+async def transfer(
+    db: asyncpg.Connection,
+    listing_id: uuid.UUID,
+    *,
+    taker: uuid.UUID,
+    quantity: int = 5,
+    status: str = "requested",
+) -> uuid.UUID:
+    """A transfer of `quantity` from an offer to `taker`, asked by the taker."""
+    transfer_id: uuid.UUID = await db.fetchval(
+        """INSERT INTO transfers (network_id, listing_id, giver_id, taker_id, initiated_by, category_id, unit,
+               waste_code, hazardous, status, requested_quantity)
+           SELECT network_id, id, organisation_id, $2, 'taker', category_id, unit, waste_code, hazardous,
+                  $3, $4
+           FROM listings WHERE id = $1 RETURNING id""",
+        listing_id,
+        taker,
+        status,
+        quantity,
+    )
+    return transfer_id

@@ -132,3 +132,63 @@ def listing_can_publish(membership_status: MembershipStatus | None) -> None:
         raise ForbiddenError("your organisation's membership of this network is suspended")
     if membership_status != "active":
         raise ForbiddenError("your organisation's membership of this network is not active yet")
+
+
+def transfer_requester(principal: Principal, membership_status: MembershipStatus | None) -> uuid.UUID:
+    """Transfers are asked (or proposed) for the acting organisation, an active member of the network."""
+    organisation_id = acting_organisation(principal)
+    if membership_status == "suspended":
+        raise ForbiddenError("your organisation's membership of this network is suspended")
+    if membership_status != "active":
+        raise ForbiddenError("only active members of this network exchange resources in it")
+    return organisation_id
+
+
+def transfer_roles(
+    principal: Principal,
+    *,
+    network_id: uuid.UUID,
+    giver_id: uuid.UUID,
+    taker_id: uuid.UUID,
+    initiated_by: Literal["giver", "taker"],
+) -> list[str]:
+    """The caller's roles in a transfer (see `api.transfers.lifecycle`); 404 when it has none, since
+    a transfer is seen only by its two parties and the network's operators."""
+    authenticated(principal)
+    roles: list[str] = []
+    acting = principal.acting_organisation_id
+    for party, organisation_id in (("giver", giver_id), ("taker", taker_id)):
+        if acting is not None and acting == organisation_id and principal.acting_role is not None:
+            roles += [party, "initiator" if party == initiated_by else "recipient"]
+    if principal.operates(network_id) or principal.is_platform_admin:
+        roles.append("operator")
+    if not roles:
+        raise NotFoundError("no such transfer")
+    return roles
+
+
+def transfer_actor(roles: list[str], permitted: set[str], action: str) -> str:
+    """The role in which the caller takes `action`; 403 when only the other party (or an operator) may."""
+    for role in roles:
+        if role in permitted:
+            return role
+    who = " or ".join(sorted(permitted))
+    raise ForbiddenError(f"only the {who} of this transfer may {action} it")
+
+
+def impact_view(
+    principal: Principal, network_id: uuid.UUID, acting_status: MembershipStatus | None
+) -> Literal["network", "organisation"]:
+    """Operators see every transfer's impact; an active member its own, and the network's total."""
+    user = authenticated(principal)
+    if principal.operates(network_id) or user.is_platform_admin:
+        return "network"
+    if principal.acting_organisation_id is None:
+        raise ForbiddenError("send X-Organisation-ID: members see their own impact in this network")
+    if acting_status != "active":
+        raise ForbiddenError(
+            "your organisation's membership of this network is suspended"
+            if acting_status == "suspended"
+            else "only active members of this network see its impact"
+        )
+    return "organisation"

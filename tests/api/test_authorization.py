@@ -36,6 +36,7 @@ class World:
     invitation_token: str
     listing_draft: uuid.UUID
     listing_published: uuid.UUID
+    transfer: uuid.UUID
     callers: dict[str, dict[str, str]]
     alice: Person
 
@@ -71,7 +72,9 @@ async def world(db: asyncpg.Connection, issuer: LocalIssuer) -> World:
     )
     listing_draft = await factories.listing(db, network, org_active, status="draft")
     listing_published = await factories.listing(db, network, org_active, status="published")
+    transfer = await factories.transfer(db, listing_published, taker=org_pending)
     return World(
+        transfer=transfer,
         listing_draft=listing_draft,
         listing_published=listing_published,
         network=network,
@@ -153,6 +156,13 @@ def cases(w: World) -> list[Case]:
         Case("PATCH", f"/v1/listings/{w.listing_published}", (401, 404, 404, 404), {"title": "Hijacked"}),
         Case("POST", f"/v1/listings/{w.listing_published}/pause", (401, 404, 404, 404)),
         Case("POST", f"/v1/listings/{w.listing_draft}/publish", (401, 404, 404, 404)),
+        Case("POST", f"/v1/listings/{w.listing_published}/transfers", (401, 404, 404, 404), {"quantity": 1}),
+        Case("GET", "/v1/transfers", (401, 200, 200, 200)),
+        Case("GET", f"/v1/transfers/{w.transfer}", (401, 404, 404, 404)),
+        Case("POST", f"/v1/transfers/{w.transfer}/accept", (401, 404, 404, 404), {}),
+        Case("POST", f"/v1/transfers/{w.transfer}/cancel", (401, 404, 404, 404), {}),
+        Case("GET", f"/v1/networks/{n}/impact", (401, 403, 403, 403)),
+        Case("GET", f"/v1/networks/{n}/impact?format=csv", (401, 403, 403, 403)),
     ]
 
 
@@ -194,6 +204,11 @@ COVERED_TEMPLATES = {
     ("GET", "/v1/listings/{listing_id}"),
     ("PATCH", "/v1/listings/{listing_id}"),
     ("POST", "/v1/listings/{listing_id}/{action}"),
+    ("POST", "/v1/listings/{listing_id}/transfers"),
+    ("GET", "/v1/transfers"),
+    ("GET", "/v1/transfers/{transfer_id}"),
+    ("POST", "/v1/transfers/{transfer_id}/{action}"),
+    ("GET", "/v1/networks/{network_id}/impact"),
 }
 
 

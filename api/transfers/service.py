@@ -1,0 +1,367 @@
+"""Rules for transfers: asking for a quantity, moving it through its lifecycle, counting its impact."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from api.auth import policy
+from api.auth.principal import Principal
+from api.db import outbox
+from api.db.pool import Connection
+from api.errors import ConflictError, NotFoundError, RequestValidationError
+from api.http import decode_cursor, encode_cursor
+from api.lifecycle import IllegalTransitionError
+from api.listings import repository as listings
+from api.listings.service import get_listing
+from api.transfers import impact, repository
+from api.transfers.lifecycle import HOLDS_STOCK, TRANSFER, actors_for, allowed_for
+from schemas.listings import Listing
+from schemas.pagination import Page
+from schemas.transfers import Transfer, TransferAction, TransferActionBody, TransferCreate
+
+QUANTUM = Decimal("0.001")
+
+
+class InsufficientQuantityError(ConflictError):
+    slug, title_text = "insufficient-quantity", "Not that much is left on the offer"
+
+
+class ListingUnavailableError(ConflictError):
+    slug, title_text = "listing-unavailable", "This listing cannot be transferred from"
+
+
+class TrackingFormRequiredError(ConflictError):
+    slug, title_text = "tracking-form-required", "Hazardous waste needs a tracking form and a carrier"
+
+
+class IdempotencyKeyReusedError(RequestValidationError):
+    slug, title_text = "idempotency-key-reused", "This Idempotency-Key was used for another request"
+
+
+def _invalid(path: str, message: str) -> RequestValidationError:
+    return RequestValidationError(
+        f"{path}: {message}", extra={"errors": [{"path": path, "message": message, "source": "body"}]}
+    )
+
+
+def _quantity(value: Decimal, path: str) -> Decimal:
+    if value <= 0:
+        raise _invalid(path, "must be greater than 0")
+    if value != value.quantize(QUANTUM):
+        raise _invalid(path, "at most 3 decimals")
+    return value
+
+
+async def _announce(conn: Connection, transfer_id: uuid.UUID, status: str, action: str) -> None:
+    await outbox.emit(conn, "transfer.changed", transfer_id, {"status": status, "action": action})
+
+
+async def _announce_stock(conn: Connection, listing_id: uuid.UUID, left: Decimal) -> None:
+    """The search indexer drops an offer whose available quantity is zero from the results."""
+    await outbox.emit(
+        conn, "listing.changed", listing_id, {"available_quantity": str(left), "exhausted": left == 0}
+    )
+
+
+def _request_hash(listing_id: uuid.UUID, data: TransferCreate) -> str:
+    return hashlib.sha256(str(listing_id).encode() + b"|" + msgspec.json.encode(data)).hexdigest()
+
+
+async def _parties(
+    conn: Connection, listing: Listing, acting: uuid.UUID, data: TransferCreate
+) -> tuple[Listing, uuid.UUID, uuid.UUID, str]:
+    """(the offer, giver, taker, who initiated) for a transfer asked on `listing`."""
+    if listing.direction == "offer":
+        if data.offer_listing_id is not None:
+            raise _invalid("body.offer_listing_id", "only when answering a need")
+        return listing, listing.organisation_id, acting, "taker"
+    if data.offer_listing_id is None:
+        raise _invalid("body.offer_listing_id", "answering a need, name the offer the material comes from")
+    offer = await listings.get(conn, data.offer_listing_id)
+    if offer is None or offer.organisation_id != acting or offer.direction != "offer":
+        raise _invalid("body.offer_listing_id", "is not an offer of your organisation")
+    if offer.network_id != listing.network_id:
+        raise _invalid("body.offer_listing_id", "is in another network than the need")
+    return offer, acting, listing.organisation_id, "giver"
+
+
+async def create_transfer(
+    conn: Connection,
+    principal: Principal,
+    listing_id: uuid.UUID,
+    data: TransferCreate,
+    idempotency_key: str | None,
+) -> tuple[Transfer, bool]:
+    """Ask for a quantity of an offer, or propose one's own offer to a need; (transfer, replayed)."""
+    user = policy.authenticated(principal)
+    if idempotency_key is not None:
+        request_hash = _request_hash(listing_id, data)
+        if not await repository.claim_key(conn, user.id, idempotency_key, request_hash):
+            stored_hash, transfer_id = await repository.read_key(conn, user.id, idempotency_key)
+            if stored_hash != request_hash or transfer_id is None:
+                raise IdempotencyKeyReusedError("send a new Idempotency-Key for a different request")
+            return await get_transfer(conn, principal, transfer_id), True
+    listing = await get_listing(conn, principal, listing_id)
+    status = await repository.membership_status(conn, listing.network_id, principal.acting_organisation_id)
+    acting = policy.transfer_requester(principal, status)
+    quantity = _quantity(data.quantity, "body.quantity")
+    offer, giver, taker, initiated_by = await _parties(conn, listing, acting, data)
+    if giver == taker:
+        raise ListingUnavailableError("an organisation does not transfer to itself")
+    if offer.status != "published" or offer.available_quantity is None:
+        raise ListingUnavailableError("only published offers of resources are transferred")
+    if quantity > offer.available_quantity:
+        raise InsufficientQuantityError(
+            f"{offer.available_quantity} {offer.unit} are available",
+            extra={"available_quantity": str(offer.available_quantity)},
+        )
+    TRANSFER.step(None, "request", "initiator")
+    transfer = await repository.insert(
+        conn,
+        offer=offer,
+        need_listing_id=listing.id if listing.direction == "need" else None,
+        giver_id=giver,
+        taker_id=taker,
+        initiated_by=initiated_by,
+        quantity=quantity,
+        message=data.message,
+        created_by=user.id,
+    )
+    await repository.insert_event(conn, transfer.id, "request", None, "requested", user.id, "initiator", None)
+    await _announce(conn, transfer.id, "requested", "request")
+    if idempotency_key is not None:
+        await repository.bind_key(conn, user.id, idempotency_key, transfer.id)
+    return await get_transfer(conn, principal, transfer.id), False
+
+
+async def _visible(
+    conn: Connection, principal: Principal, transfer_id: uuid.UUID, *, lock: bool
+) -> tuple[Transfer, list[str]]:
+    transfer = await repository.get(conn, transfer_id, for_update=lock)
+    if transfer is None:
+        policy.authenticated(principal)
+        raise NotFoundError("no such transfer")
+    roles = policy.transfer_roles(
+        principal,
+        network_id=transfer.network_id,
+        giver_id=transfer.giver_id,
+        taker_id=transfer.taker_id,
+        initiated_by=transfer.initiated_by,
+    )
+    return transfer, roles
+
+
+async def get_transfer(conn: Connection, principal: Principal, transfer_id: uuid.UUID) -> Transfer:
+    """A transfer seen by one of its parties or an operator of its network, with its history."""
+    transfer, _ = await _visible(conn, principal, transfer_id, lock=False)
+    counted = await repository.impacts(conn, [transfer.id])
+    events = await repository.events(conn, transfer.id)
+    return msgspec.structs.replace(transfer, impact=counted.get(transfer.id), events=events)
+
+
+# The body fields each action reads; any other field sent is refused, so a typo is not lost.
+ACTION_FIELDS: dict[str, frozenset[str]] = {
+    "accept": frozenset({"quantity"}),
+    "decline": frozenset({"reason"}),
+    "cancel": frozenset({"reason"}),
+    "schedule": frozenset(repository.PLAN_FIELDS),
+    "dispatch": frozenset({"carrier", "tracking_form_ref", "vehicle_type"}),
+    "receive": frozenset({"received_quantity", "refused_quantity", "reason"}),
+    "complete": frozenset({"replaced_site_km", "replaced_trips"}),
+    "dispute": frozenset({"reason"}),
+    "resolve_complete": frozenset({"received_quantity", "reason", "replaced_site_km", "replaced_trips"}),
+    "resolve_cancel": frozenset({"reason"}),
+}
+
+
+def _sent(body: TransferActionBody, action: str) -> dict[str, Any]:
+    sent = {k: v for k, v in msgspec.structs.asdict(body).items() if v is not None}
+    for name, value in sent.items():
+        if name not in ACTION_FIELDS[action]:
+            raise _invalid(f"body.{name}", f"is not read by {action}")
+        if name in ("distance_km", "replaced_site_km") and not Decimal(0) <= value <= Decimal(100_000):
+            raise _invalid(f"body.{name}", "kilometres between 0 and 100000")
+        if name in ("distance_km", "replaced_site_km") and value != value.quantize(Decimal("0.01")):
+            raise _invalid(f"body.{name}", "at most 2 decimals")
+    return sent
+
+
+async def _effects(conn: Connection, transfer: Transfer, action: str, sent: dict[str, Any]) -> dict[str, Any]:
+    """The columns an action sets, after its guards; stock moves here, in the caller's transaction."""
+    reason = sent.get("reason")
+    if action == "accept":
+        agreed = _quantity(sent.get("quantity", transfer.requested_quantity), "body.quantity")
+        if agreed > transfer.requested_quantity:
+            raise _invalid("body.quantity", f"at most the {transfer.requested_quantity} asked")
+        left = await repository.take_stock(conn, transfer.listing_id, agreed)
+        if left is None:
+            listing_status, now = await repository.stock(conn, transfer.listing_id)
+            if listing_status != "published":
+                raise ListingUnavailableError(f"the offer is {listing_status}; publish it again to accept")
+            raise InsufficientQuantityError(
+                f"only {now} {transfer.unit} are left on the offer",
+                extra={"available_quantity": None if now is None else str(now)},
+            )
+        await _announce_stock(conn, transfer.listing_id, left)
+        return {"agreed_quantity": agreed}
+    if action == "cancel" and transfer.status in HOLDS_STOCK and transfer.agreed_quantity is not None:
+        left = await repository.return_stock(conn, transfer.listing_id, transfer.agreed_quantity)
+        await _announce_stock(conn, transfer.listing_id, left)
+    if action in ("decline", "cancel", "resolve_cancel"):
+        return {"reason": reason}
+    if action == "dispute":
+        if reason is None:
+            raise _invalid("body.reason", "say what is disputed")
+        return {"reason": reason}
+    if action == "schedule":
+        return await _plan(conn, transfer, sent)
+    if action == "dispatch":
+        fields = {k: v for k, v in sent.items()}
+        carrier = sent.get("carrier", transfer.carrier)
+        form = sent.get("tracking_form_ref", transfer.tracking_form_ref)
+        if transfer.hazardous and (carrier is None or form is None):
+            raise TrackingFormRequiredError(
+                f"waste {transfer.waste_code} is hazardous: give tracking_form_ref (BSD) and carrier first",
+                extra={
+                    "missing": [
+                        n for n, v in (("tracking_form_ref", form), ("carrier", carrier)) if v is None
+                    ]
+                },
+            )
+        return fields
+    if action == "receive":
+        return _reception(transfer, sent)
+    if action == "resolve_complete":
+        fields = {"reason": reason}
+        if "received_quantity" in sent or transfer.received_quantity is None:
+            fields.update(_reception(transfer, {"received_quantity": sent.get("received_quantity")}))
+        fields.update({k: sent[k] for k in ("replaced_site_km", "replaced_trips") if k in sent})
+        return fields
+    return dict(sent)  # complete: what the exchange replaced
+
+
+async def _plan(conn: Connection, transfer: Transfer, sent: dict[str, Any]) -> dict[str, Any]:
+    for name in ("scheduled_for", "transport_mode"):
+        if name not in sent and getattr(transfer, name) is None:
+            raise _invalid(f"body.{name}", "is required to schedule a transfer")
+    fields = dict(sent)
+    if "distance_km" not in sent and transfer.distance_km is None:
+        fields["distance_km"] = await repository.distance_km(conn, transfer.id)
+    scheduled_for: datetime | None = sent.get("scheduled_for")
+    if scheduled_for is not None and scheduled_for.tzinfo is None:
+        raise _invalid("body.scheduled_for", "give a time zone (e.g. 2026-03-02T08:00:00Z)")
+    return fields
+
+
+def _reception(transfer: Transfer, sent: dict[str, Any]) -> dict[str, Any]:
+    received = sent.get("received_quantity")
+    if received is None:
+        raise _invalid("body.received_quantity", "say how much actually arrived")
+    if received < 0 or received != received.quantize(QUANTUM):
+        raise _invalid("body.received_quantity", "a quantity of at least 0, with at most 3 decimals")
+    if transfer.agreed_quantity is not None and received > transfer.agreed_quantity:
+        raise _invalid("body.received_quantity", f"at most the {transfer.agreed_quantity} agreed")
+    refused: Decimal = sent.get("refused_quantity", Decimal(0))
+    if refused < 0 or refused > received or refused != refused.quantize(QUANTUM):
+        raise _invalid("body.refused_quantity", "at most what was received, with at most 3 decimals")
+    reason = sent.get("reason")
+    if refused > 0 and reason is None:
+        raise _invalid("body.reason", "say why part of the delivery is refused")
+    return {
+        "received_quantity": received,
+        "refused_quantity": refused,
+        "refusal_reason": reason if refused > 0 else None,
+    }
+
+
+async def _count_impact(conn: Connection, transfer: Transfer) -> None:
+    """Store the impact of a completed transfer, once, with the category's factors of today."""
+    kept = (transfer.received_quantity or Decimal(0)) - (transfer.refused_quantity or Decimal(0))
+    factors = await repository.category_factors(conn, transfer.category_id)
+    figures = impact.compute(
+        kept,
+        transfer.unit,
+        factors,
+        replaced_site_km=transfer.replaced_site_km,
+        replaced_trips=transfer.replaced_trips,
+    )
+    if not await repository.insert_impact(conn, transfer, figures):
+        raise ConflictError("this transfer's impact is already counted")
+    await outbox.emit(
+        conn, "impact.counted", transfer.id, {"network_id": transfer.network_id, "mass_kg": figures.mass_kg}
+    )
+
+
+async def act(
+    conn: Connection,
+    principal: Principal,
+    transfer_id: uuid.UUID,
+    action: TransferAction,
+    body: TransferActionBody,
+) -> Transfer:
+    """Apply one action of the transfer lifecycle for the caller's role, with its event and outbox row."""
+    transfer, roles = await _visible(conn, principal, transfer_id, lock=True)
+    user = policy.authenticated(principal)
+    permitted = actors_for(transfer.status, action)
+    if not permitted:
+        allowed = allowed_for(transfer.status, roles)
+        raise IllegalTransitionError(
+            f"cannot {action} a transfer that is {transfer.status}; "
+            f"allowed: {', '.join(allowed) or 'nothing'}",
+            extra={"status": transfer.status, "allowed_actions": allowed},
+        )
+    role = policy.transfer_actor(roles, permitted, action)
+    step = TRANSFER.step(transfer.status, action, role)
+    if action == "accept":  # committing stock is for active members, as asking is
+        acting = principal.acting_organisation_id
+        policy.transfer_requester(
+            principal, await repository.membership_status(conn, transfer.network_id, acting)
+        )
+    sent = _sent(body, action)
+    fields = await _effects(conn, transfer, action, sent)
+    await repository.update(conn, transfer.id, step.to_status, fields)
+    reason = fields.get("reason") or fields.get("refusal_reason")
+    await repository.insert_event(
+        conn, transfer.id, action, transfer.status, step.to_status, user.id, role, reason
+    )
+    await _announce(conn, transfer.id, step.to_status, action)
+    if step.to_status == "completed":
+        updated = await repository.get(conn, transfer.id)
+        assert updated is not None
+        await _count_impact(conn, updated)
+    return await get_transfer(conn, principal, transfer.id)
+
+
+async def list_transfers(
+    conn: Connection, principal: Principal, filters: dict[str, Any], cursor: str | None, limit: int
+) -> Page[Transfer]:
+    """Transfers of the acting organisation (as giver or taker) and of the networks the caller operates."""
+    policy.authenticated(principal)
+    after = None
+    if cursor is not None:
+        created_at, raw_id = decode_cursor(cursor, 2)
+        try:
+            after = (datetime.fromisoformat(str(created_at)), uuid.UUID(str(raw_id)))
+        except ValueError:
+            decode_cursor("", 2)
+    rows = await repository.search_page(
+        conn,
+        acting_organisation=principal.acting_organisation_id,
+        operated=list(principal.operator_networks),
+        platform_admin=principal.is_platform_admin,
+        filters=filters,
+        after=after,
+        limit=limit + 1,
+    )
+    counted = await repository.impacts(conn, [t.id for t in rows[:limit]])
+    items = [msgspec.structs.replace(t, impact=counted.get(t.id)) for t in rows[:limit]]
+    last = rows[limit - 1] if len(rows) > limit else None
+    return Page(
+        items=items, next_cursor=encode_cursor(last.created_at.isoformat(), str(last.id)) if last else None
+    )

@@ -1,0 +1,129 @@
+"""Transfers: a quantity of a resource moving from the member who gives it to the one who takes it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+import msgspec
+
+from schemas.base import Input, Schema
+from schemas.impact import TransferImpact
+from schemas.listings import Amount
+
+TransferStatus = Literal[
+    "requested",
+    "accepted",
+    "scheduled",
+    "in_transit",
+    "received",
+    "completed",
+    "declined",
+    "cancelled",
+    "disputed",
+]
+TransferAction = Literal[
+    "accept",
+    "decline",
+    "cancel",
+    "schedule",
+    "dispatch",
+    "receive",
+    "complete",
+    "dispute",
+    "resolve_complete",
+    "resolve_cancel",
+]
+TransportMode = Literal["road", "rail", "waterway", "cargo_bike", "on_foot", "pipe"]
+Party = Literal["giver", "taker"]
+
+Reason = Annotated[str, msgspec.Meta(min_length=3, max_length=2000, examples=["Palettes cassées"])]
+ShortText = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Distance = Annotated[Decimal, msgspec.Meta(description="Kilometres (0 or more), as a number or string")]
+Trips = Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
+Message = Annotated[str, msgspec.Meta(max_length=2000)]
+
+
+class TransferEvent(Schema):
+    action: str
+    from_status: TransferStatus | None
+    to_status: TransferStatus
+    actor_user_id: uuid.UUID | None
+    actor_role: str | None
+    reason: str | None
+    created_at: datetime
+
+
+class Transfer(Schema):
+    id: uuid.UUID
+    network_id: uuid.UUID
+    listing_id: uuid.UUID
+    """The offer the material comes from."""
+    need_listing_id: uuid.UUID | None
+    """The need it answers, when the giver proposed the transfer."""
+    giver_id: uuid.UUID
+    taker_id: uuid.UUID
+    initiated_by: Party
+    category_id: str
+    unit: str
+    """Every quantity of the transfer is in the offer's unit."""
+    waste_code: str | None
+    hazardous: bool
+    status: TransferStatus
+    requested_quantity: Decimal
+    agreed_quantity: Decimal | None
+    received_quantity: Decimal | None
+    refused_quantity: Decimal | None
+    refusal_reason: str | None
+    message: str
+    scheduled_for: datetime | None
+    transport_mode: TransportMode | None
+    vehicle_type: str | None
+    distance_km: Decimal | None
+    carrier: str | None
+    tracking_form_ref: str | None
+    """The waste tracking form (BSD) reference; required to ship hazardous waste."""
+    replaced_site_km: Decimal | None
+    replaced_trips: int | None
+    reason: str | None
+    """The reason given for the last decline, cancellation, refusal or dispute."""
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    impact: TransferImpact | None = None
+    events: list[TransferEvent] = msgspec.field(default_factory=list)
+    """The transfer's history, on `GET /v1/transfers/{id}` only."""
+
+
+class TransferCreate(Input):
+    quantity: Amount
+    """How much is asked (or, answering a need, proposed), in the offer's unit."""
+    offer_listing_id: uuid.UUID | None = None
+    """Answering a need: the acting organisation's own offer the material comes from."""
+    message: Message = ""
+
+
+class TransferActionBody(Input):
+    """Fields an action may carry; each action reads those it needs (see the action's description)."""
+
+    quantity: Amount | None = None
+    """`accept`: the agreed quantity (defaults to the requested one, at most that)."""
+    reason: Reason | None = None
+    """`decline`, `cancel`: optional; `dispute`: required."""
+    scheduled_for: datetime | None = None
+    transport_mode: TransportMode | None = None
+    vehicle_type: ShortText | None = None
+    distance_km: Distance | None = None
+    """`schedule`: computed from the two sites when absent; send it to correct the estimate."""
+    carrier: ShortText | None = None
+    tracking_form_ref: ShortText | None = None
+    replaced_site_km: Distance | None = None
+    """Distance to the landfill or treatment site the material would otherwise have gone to."""
+    replaced_trips: Trips | None = None
+    """Lorry trips to that site the exchange replaced."""
+    received_quantity: Amount | None = None
+    """`receive`, `resolve_complete`: what actually arrived."""
+    refused_quantity: Amount | None = None
+    """`receive`: the part refused, which goes back to the giver; needs `reason`."""
