@@ -38,6 +38,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, rename="upper"):
     oidc_audience: str = "symbiose"
     oidc_leeway_seconds: Annotated[int, msgspec.Meta(ge=0, le=300)] = 30
     rate_limit_anonymous_per_minute: Annotated[int, msgspec.Meta(ge=1)] = 120
+    search_backend: Literal["postgres", "meilisearch"] | None = None
+    meilisearch_url: str | None = None
+    meilisearch_api_key: str | None = None
+    meilisearch_index: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,100}$")] = "listings"
 
     def __post_init__(self) -> None:
         if self.database_pool_min_size > self.database_pool_max_size:
@@ -46,6 +50,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, rename="upper"):
             ("postgresql://", "postgres://")
         ):
             raise msgspec.ValidationError("DATABASE_URL must start with postgresql:// or postgres://")
+        if self.meilisearch_url is not None and not self.meilisearch_url.startswith(("https://", "http://")):
+            raise msgspec.ValidationError("MEILISEARCH_URL must be an http(s) URL")
+        if self.search_backend == "meilisearch" and self.meilisearch_url is None:
+            raise msgspec.ValidationError("SEARCH_BACKEND=meilisearch needs MEILISEARCH_URL")
         if self.oidc_issuer is not None and not self.oidc_issuer.startswith(("https://", "http://")):
             raise msgspec.ValidationError("OIDC_ISSUER must be an http(s) URL")
 
@@ -61,6 +69,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, rename="upper"):
     def public_url(self) -> str:
         url = self.symbiose_public_url or f"http://{self.symbiose_host}:{self.symbiose_port}"
         return url.rstrip("/")
+
+    @property
+    def search(self) -> Literal["postgres", "meilisearch"]:
+        """The search backend: Meilisearch when it is configured, unless `SEARCH_BACKEND` says."""
+        if self.search_backend is not None:
+            return self.search_backend
+        return "meilisearch" if self.meilisearch_url is not None else "postgres"
 
     @property
     def key_dir(self) -> Path:
