@@ -29,12 +29,15 @@ from api.networks.routes import NetworkController
 from api.observability import RequestContext, logging_config
 from api.openapi import docs_assets_router, openapi_config
 from api.organisations.routes import InvitationController, OrganisationController
+from api.search.routes import SearchController
+from api.search.service import provide_backend, provide_viewer
 from api.settings import Settings
 from api.transfers.routes import (
     ListingTransferController,
     NetworkImpactController,
     TransferController,
 )
+from search.factory import create_backend
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +58,12 @@ def create_app(settings: Settings) -> Litestar:
                 await check_schema(conn)
             app.state.pool = pool
             _install_token_verifier(app, settings)
-            async with periodic(LISTING_EXPIRY_INTERVAL_S, lambda: _expire_listings(pool)):
-                yield
+            app.state.search = await create_backend(settings, pool)
+            try:
+                async with periodic(LISTING_EXPIRY_INTERVAL_S, lambda: _expire_listings(pool)):
+                    yield
+            finally:
+                await app.state.search.close()
         finally:
             await pool.close()
 
@@ -79,11 +86,14 @@ def create_app(settings: Settings) -> Litestar:
             ListingTransferController,
             TransferController,
             NetworkImpactController,
+            SearchController,
             docs_assets_router(),
         ],
         dependencies={
             "conn": Provide(provide_transaction),
             "principal": Provide(provide_principal),
+            "viewer": Provide(provide_viewer),
+            "search_backend": Provide(provide_backend, sync_to_thread=False),
         },
         guards=[verify_bearer],
         middleware=[_anonymous_rate_limit(settings).middleware],

@@ -34,6 +34,7 @@ TAGS = [
     Tag(name="organisations", description="Member organisations, their staff and invitations"),
     Tag(name="memberships", description="Organisations joining networks, and operators' decisions"),
     Tag(name="listings", description="Offers and needs of resources and services"),
+    Tag(name="search", description="Full-text, faceted and geographic search of published listings"),
     Tag(name="catalogue", description="The category tree, units and European Waste Catalogue codes"),
     Tag(name="transfers", description="Resources moving from one member to another, with traceability"),
     Tag(name="impact", description="Mass diverted, CO2e avoided, kilometres and lorry trips saved"),

@@ -15,6 +15,8 @@ class ComponentCheck(Schema):
     name: str
     ok: bool
     detail: str | None = None
+    lag: int | None = None
+    """Search only: changes committed in PostgreSQL that the search backend does not show yet."""
 
 
 class Readiness(Schema):

@@ -13,6 +13,7 @@ from typing import Literal
 
 from api.auth.principal import Principal, User
 from api.errors import ForbiddenError, NotFoundError, UnauthorizedError
+from search.query import Viewer
 
 MembershipStatus = Literal["pending", "active", "suspended", "rejected"]
 
@@ -192,3 +193,12 @@ def impact_view(
             else "only active members of this network see its impact"
         )
     return "organisation"
+
+
+def search_viewer(principal: Principal, member_of: frozenset[uuid.UUID]) -> Viewer:
+    """Whose eyes a search looks through. Everyone sees the public listings of active members; a
+    signed-in caller also sees every published listing of the networks its acting organisation is an
+    active member of (`member_of`) and of the networks it operates. Nothing a caller sends widens it."""
+    if principal.user is None:
+        return Viewer()
+    return Viewer(networks=member_of | principal.operator_networks)

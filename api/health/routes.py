@@ -10,6 +10,7 @@ from litestar.openapi import ResponseSpec
 
 from api.db.pool import get_pool
 from schemas.health import ComponentCheck, Liveness, Readiness
+from search.backend import SearchBackend
 
 READINESS_TIMEOUT_S = 2.0
 
@@ -30,8 +31,10 @@ class HealthController(Controller):
         responses={503: ResponseSpec(Readiness, description="A dependency does not answer")},
     )
     async def ready(self, state: State) -> Response[Readiness]:
-        """Answers 200 when PostgreSQL answers within two seconds, else 503 with the failing checks."""
-        checks = [await _check_database(state)]
+        """Answers 200 when PostgreSQL and the search backend answer within two seconds, else 503 with
+        the failing checks. The search check's `lag` counts committed changes the backend does not
+        show yet (always 0 for the PostgreSQL backend, which reads the tables)."""
+        checks = [await _check_database(state), await _check_search(state)]
         ok = all(c.ok for c in checks)
         return Response(
             Readiness(status="ready" if ok else "unavailable", checks=checks), status_code=200 if ok else 503
@@ -45,3 +48,13 @@ async def _check_database(state: State) -> ComponentCheck:
     except Exception as exc:  # any failure means "not ready"; the detail says which
         return ComponentCheck(name="postgresql", ok=False, detail=type(exc).__name__)
     return ComponentCheck(name="postgresql", ok=True)
+
+
+async def _check_search(state: State) -> ComponentCheck:
+    backend: SearchBackend = state.search
+    try:
+        async with asyncio.timeout(READINESS_TIMEOUT_S):
+            health = await backend.health()
+    except Exception as exc:  # a backend that cannot even say how it is, is not ready
+        return ComponentCheck(name=f"search:{backend.name}", ok=False, detail=type(exc).__name__)
+    return ComponentCheck(name=f"search:{backend.name}", ok=health.ok, detail=health.detail, lag=health.lag)

@@ -14,10 +14,18 @@ async def test_live_answers_without_touching_anything(client: AsyncTestClient[Re
     assert response.json() == {"status": "ok"}
 
 
-async def test_ready_checks_postgresql(client: AsyncTestClient[RequestContext]) -> None:
+async def test_ready_checks_postgresql_and_the_search_backend(client: AsyncTestClient[RequestContext]) -> None:
     response = await client.get("/health/ready")
     assert response.status_code == 200
-    assert response.json()["checks"] == [{"name": "postgresql", "ok": True, "detail": None}]
+    assert response.json()["checks"] == [
+        {"name": "postgresql", "ok": True, "detail": None, "lag": None},
+        {
+            "name": "search:postgres",
+            "ok": True,
+            "detail": "postgresql: reads the listings tables, no lag",
+            "lag": 0,
+        },
+    ]
 
 
 async def test_ready_is_503_when_postgresql_is_gone(
@@ -34,3 +42,5 @@ async def test_ready_is_503_when_postgresql_is_gone(
     body = response.json()
     assert body["status"] == "unavailable"
     assert body["checks"][0]["ok"] is False
+    assert body["checks"][1]["name"] == "search:postgres"
+    assert body["checks"][1]["ok"] is False

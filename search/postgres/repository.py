@@ -1,0 +1,266 @@
+"""The SQL of the PostgreSQL search backend: one statement for the page's ids, the total and the
+facet counts, one for the hits' rows.
+
+Statements are assembled from the constant fragments below; every value travels as a `$n`
+parameter. Visibility is part of every statement and depends on the viewer's networks alone.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from api.db.pool import Connection
+from schemas.search import TOTAL_HITS_BOUND, FacetName
+from search.postgres.text import TYPO_MIN_LETTERS
+from search.query import SearchQuery, Viewer
+
+EARTH_RADIUS_KM: Final = 6371.0088
+# Marks ts_headline puts around matches; unlikely in any text, so the text can be HTML-escaped
+# before they become `<mark>` and `</mark>`.
+MARK_START: Final = "\x02"
+MARK_STOP: Final = "\x03"
+
+# What a search may ever show: published, unexpired, not exhausted, of an organisation that is an
+# active member of the listing's network (checked here, so a suspension hides its listings in the
+# same commit), public or in one of the viewer's networks. `{viewer}` is the networks parameter.
+VISIBLE: Final = """l.status = 'published'
+    AND (l.available_until IS NULL OR l.available_until > now())
+    AND (l.available_quantity IS NULL OR l.available_quantity > 0)
+    AND EXISTS (SELECT 1 FROM memberships m WHERE m.network_id = l.network_id
+                AND m.organisation_id = l.organisation_id AND m.status = 'active')
+    AND (l.visibility = 'public' OR l.network_id = ANY({viewer}::uuid[]))"""
+
+# The query words ({words}, a text[]) as one tsquery: each word matches its French stem, its English
+# stem, itself (as a prefix when it is the last word) and, from 5 letters, the words of the
+# vocabulary one edit away; words combine with AND.
+TSQUERY: Final = f"""SELECT string_agg('(' || t.term || ')', ' & ' ORDER BY t.i)::tsquery AS query
+    FROM (
+        SELECT w.i, array_to_string(array_remove(ARRAY[
+            plainto_tsquery('symbiose_fr', w.word)::text,
+            plainto_tsquery('symbiose_en', w.word)::text,
+            CASE WHEN w.i = cardinality({{words}}::text[])
+                 THEN to_tsquery('symbiose_simple', w.word || ':*')::text
+                 ELSE plainto_tsquery('symbiose_simple', w.word)::text END,
+            (SELECT string_agg(array_to_string(array_remove(ARRAY[
+                        plainto_tsquery('symbiose_fr', s.word)::text,
+                        plainto_tsquery('symbiose_simple', s.word)::text], ''), ' | '), ' | ')
+             FROM search_words s
+             WHERE char_length(w.folded) >= {TYPO_MIN_LETTERS}
+               AND s.word % w.folded AND levenshtein(s.word, w.folded) <= 1)
+        ], ''), ' | ') AS term
+        FROM (SELECT u.word, u.i, symbiose_unaccent(u.word) AS folded
+              FROM unnest({{words}}::text[]) WITH ORDINALITY AS u(word, i)) w
+    ) t"""
+
+# Each facet: the value it counts, and its filter with `{p}` for the parameter.
+FACET_VALUE: Final[dict[FacetName, str]] = {
+    "direction": "l.direction",
+    "nature": "l.nature",
+    "category": "l.category_id",
+    "network": "l.network_id::text",
+    "zone": "l.zone_id::text",
+    "organisation": "l.organisation_id::text",
+    "condition": "l.condition",
+    "price": "CASE WHEN l.price_kind = 'free' THEN 'free' ELSE 'paid' END",
+    "ess": "o.is_ess::text",
+    "hazardous": "l.hazardous::text",
+}
+FACET_FILTER: Final[dict[FacetName, str]] = {
+    "direction": "l.direction = ANY({p}::text[])",
+    "nature": "l.nature = ANY({p}::text[])",
+    # A category matches itself and every category below it (ids are dotted paths).
+    "category": """EXISTS (SELECT 1 FROM unnest({p}::text[]) AS c(id)
+                   WHERE l.category_id = c.id OR starts_with(l.category_id, c.id || '.'))""",
+    "network": "l.network_id = ANY({p}::uuid[])",
+    "zone": "l.zone_id = ANY({p}::uuid[])",
+    "organisation": "l.organisation_id = ANY({p}::uuid[])",
+    "condition": "l.condition = ANY({p}::text[])",
+    "price": "(CASE WHEN l.price_kind = 'free' THEN 'free' ELSE 'paid' END) = ANY({p}::text[])",
+    "ess": "o.is_ess = {p}::boolean",
+    "hazardous": "l.hazardous = {p}::boolean",
+}
+# What `quantity_at_least` and the quantity sort compare: an offer's available quantity, a need's
+# quantity, a service's capacity.
+AMOUNT: Final = "coalesce(l.available_quantity, l.quantity, l.capacity)"
+DISTANCE_KM: Final = f"""(2 * {EARTH_RADIUS_KM} * asin(least(1, sqrt(
+    sin(radians(l.latitude - {{lat}}::float8) / 2) ^ 2
+    + cos(radians({{lat}}::float8)) * cos(radians(l.latitude))
+      * sin(radians(l.longitude - {{lon}}::float8) / 2) ^ 2))))"""
+# earth_distance's sphere is 6378.168 km, a little larger than ours, so this box holds the circle.
+IN_BOX: Final = """earth_box(ll_to_earth({lat}::float8, {lon}::float8), {metres}::float8)
+    @> ll_to_earth(l.latitude, l.longitude)"""
+ORDER: Final = {
+    "relevance": "b.rank DESC, b.published_at DESC NULLS LAST, b.id DESC",
+    "newest": "b.published_at DESC NULLS LAST, b.id DESC",
+    "distance": "b.distance_km ASC, b.id ASC",
+    "quantity": "b.amount DESC NULLS LAST, b.published_at DESC NULLS LAST, b.id DESC",
+}
+HIT_COLUMNS: Final = """l.id, l.organisation_id, o.name AS organisation_name, l.network_id, l.zone_id,
+    l.direction, l.nature, l.category_id, l.title, l.description, l.unit, l.quantity,
+    l.available_quantity, l.capacity, l.price_kind, l.price_cents, l.currency, l.condition,
+    l.waste_code, l.hazardous, o.is_ess AS ess, l.visibility, l.latitude, l.longitude,
+    l.available_from, l.available_until, l.published_at"""
+HEADLINE_OPTIONS: Final = f"StartSel={MARK_START}, StopSel={MARK_STOP}, HighlightAll=true"
+
+
+class Params:
+    """Positional parameters, numbered as they are added."""
+
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+
+    def add(self, value: Any) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}"
+
+
+def facet_filters(query: SearchQuery) -> dict[FacetName, Any]:
+    """The facet fields this query filters on, with the parameter value of each."""
+    lists: dict[FacetName, Sequence[Any]] = {
+        "direction": query.direction,
+        "nature": query.nature,
+        "category": query.category,
+        "network": query.network,
+        "zone": query.zone,
+        "organisation": query.organisation,
+        "condition": query.condition,
+        "price": query.price,
+    }
+    found: dict[FacetName, Any] = {name: list(values) for name, values in lists.items() if values}
+    if query.ess is not None:
+        found["ess"] = query.ess
+    if query.hazardous is not None:
+        found["hazardous"] = query.hazardous
+    return found
+
+
+@dataclass
+class Summary:
+    ids: list[uuid.UUID]
+    total: int
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    tsquery: str | None = None
+
+
+def _summary_sql(query: SearchQuery, viewer: Viewer, words: list[str]) -> tuple[str, list[Any]]:
+    p = Params()
+    ctes: list[str] = []
+    columns = ["l.id", "l.published_at"]
+    where = [VISIBLE.format(viewer=p.add(list(viewer.networks)))]
+    joins = ["JOIN organisations o ON o.id = l.organisation_id"]
+    if words:
+        ctes.append(f"q AS MATERIALIZED ({TSQUERY.format(words=p.add(words))})")
+        joins.append("CROSS JOIN q")
+        where.append("l.search_document @@ q.query")
+        columns.append("ts_rank(l.search_document, q.query) AS rank")
+    else:
+        columns.append("0::real AS rank")
+    if query.near is not None:
+        lat, lon = p.add(query.near.latitude), p.add(query.near.longitude)
+        distance = DISTANCE_KM.format(lat=lat, lon=lon)
+        columns.append(f"{distance} AS distance_km")
+        if query.radius_km is not None:
+            # The box is a little larger than the circle (see IN_BOX) and uses the GiST index.
+            where.append(IN_BOX.format(lat=lat, lon=lon, metres=p.add(query.radius_km * 1001.2)))
+            where.append(f"{distance} <= {p.add(query.radius_km)}::float8")
+    if query.sort == "quantity":
+        columns.append(f"{AMOUNT} AS amount")
+    if query.available_on is not None:
+        day = p.add(query.available_on)
+        start, end = (
+            f"({day}::date::timestamp AT TIME ZONE 'UTC')",
+            f"(({day}::date + 1)::timestamp AT TIME ZONE 'UTC')",
+        )
+        where.append(
+            f"""(l.available_from IS NULL OR l.available_from < {end})
+            AND (l.available_until IS NULL OR l.available_until > {start})"""
+        )
+    if query.quantity_at_least is not None:
+        where.append(f"{AMOUNT} >= {p.add(query.quantity_at_least)}::numeric")
+    # A filter on a facet that is also counted becomes a column, so that the facet's own counts can
+    # leave it out (disjunctive facets); every other filter goes straight into WHERE.
+    matched: list[FacetName] = []
+    for name, value in facet_filters(query).items():
+        condition = FACET_FILTER[name].format(p=p.add(value))
+        if name in query.facets:
+            columns.append(f"({condition}) AS m_{name}")
+            matched.append(name)
+        else:
+            where.append(condition)
+    for name in query.facets:
+        columns.append(f"{FACET_VALUE[name]} AS f_{name}")
+
+    def all_but(excluded: str | None) -> str:
+        kept = [f"b.m_{m}" for m in matched if m != excluded]
+        return " AND ".join(kept) if kept else "true"
+
+    ctes.append(
+        f"""base AS MATERIALIZED (
+            SELECT {", ".join(columns)}
+            FROM listings l {" ".join(joins)}
+            WHERE {" AND ".join(where)})"""
+    )
+    outputs = [
+        f"""(SELECT count(*) FROM (SELECT 1 FROM base b WHERE {all_but(None)}
+             LIMIT {p.add(TOTAL_HITS_BOUND + 1)}) AS t) AS total""",
+        f"""ARRAY(SELECT b.id FROM base b WHERE {all_but(None)} ORDER BY {ORDER[query.sort]}
+             LIMIT {p.add(query.hits_per_page)} OFFSET {p.add(query.offset)}) AS ids""",
+        "(SELECT query::text FROM q) AS tsquery" if words else "NULL::text AS tsquery",
+    ]
+    if query.facets:
+        values = ", ".join(f"('{name}', b.f_{name}, {all_but(name)})" for name in query.facets)
+        outputs.append(
+            f"""(SELECT coalesce(json_agg(json_build_array(x.facet, x.value, x.n)), '[]')
+                 FROM (SELECT f.facet, f.value, count(*) AS n
+                       FROM base b, LATERAL (VALUES {values}) AS f(facet, value, ok)
+                       WHERE f.ok AND f.value IS NOT NULL
+                       GROUP BY f.facet, f.value) AS x) AS facets"""
+        )
+    else:
+        outputs.append("'[]'::json AS facets")
+    return f"WITH {', '.join(ctes)} SELECT {', '.join(outputs)}", p.values
+
+
+async def summary(conn: Connection, query: SearchQuery, viewer: Viewer, words: list[str]) -> Summary:
+    """The page's ids in order, the total (up to the bound + 1) and the facet counts."""
+    sql, values = _summary_sql(query, viewer, words)
+    row = await conn.fetchrow(sql, *values)
+    assert row is not None  # an aggregate-only SELECT always returns its one row
+    facets: dict[str, dict[str, int]] = {name: {} for name in query.facets}
+    for facet, value, count in row["facets"]:
+        facets[facet][value] = count
+    for name, counts in facets.items():  # most frequent first, then by value
+        facets[name] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    return Summary(list(row["ids"]), row["total"], facets, row["tsquery"])
+
+
+async def hits(
+    conn: Connection, ids: list[uuid.UUID], query: SearchQuery, viewer: Viewer, tsquery: str | None
+) -> list[Any]:
+    """The rows of the page's hits, in the order of `ids`, visibility checked again (this statement
+    sees a later snapshot than the one that chose them)."""
+    if not ids:
+        return []
+    p = Params()
+    columns = [HIT_COLUMNS]
+    ids_param = p.add(ids)
+    where = VISIBLE.format(viewer=p.add(list(viewer.networks)))
+    if query.near is not None:
+        distance = DISTANCE_KM.format(lat=p.add(query.near.latitude), lon=p.add(query.near.longitude))
+        columns.append(f"{distance} AS distance_km")
+    if tsquery is not None:
+        q, options = p.add(tsquery), p.add(HEADLINE_OPTIONS)
+        columns.append(f"ts_headline('symbiose_fr', l.title, {q}::tsquery, {options}) AS title_marked")
+        columns.append(
+            f"ts_headline('symbiose_fr', l.description, {q}::tsquery, {options}) AS description_marked"
+        )
+    sql = f"""SELECT {", ".join(columns)}
+        FROM unnest({ids_param}::uuid[]) WITH ORDINALITY AS page(id, position)
+        JOIN listings l ON l.id = page.id
+        JOIN organisations o ON o.id = l.organisation_id
+        WHERE {where}
+        ORDER BY page.position"""
+    return list(await conn.fetch(sql, *p.values))
