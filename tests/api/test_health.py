@@ -14,7 +14,9 @@ async def test_live_answers_without_touching_anything(client: AsyncTestClient[Re
     assert response.json() == {"status": "ok"}
 
 
-async def test_ready_checks_postgresql_and_the_search_backend(client: AsyncTestClient[RequestContext]) -> None:
+async def test_ready_checks_postgresql_and_the_search_backend(
+    client: AsyncTestClient[RequestContext],
+) -> None:
     response = await client.get("/health/ready")
     assert response.status_code == 200
     assert response.json()["checks"] == [
