@@ -30,7 +30,7 @@ from api.observability import RequestContext, logging_config
 from api.openapi import docs_assets_router, openapi_config
 from api.organisations.routes import InvitationController, OrganisationController
 from api.search.routes import SearchController
-from api.search.service import provide_backend, provide_viewer
+from api.search.service import provide_viewer
 from api.settings import Settings
 from api.transfers.routes import (
     ListingTransferController,
@@ -93,7 +93,6 @@ def create_app(settings: Settings) -> Litestar:
             "conn": Provide(provide_transaction),
             "principal": Provide(provide_principal),
             "viewer": Provide(provide_viewer),
-            "search_backend": Provide(provide_backend, sync_to_thread=False),
         },
         guards=[verify_bearer],
         middleware=[_anonymous_rate_limit(settings).middleware],

@@ -127,12 +127,15 @@ async def run(
     duration_s: float,
     client_addresses: int = 10_000,
     seed: int = 7,
+    expected: list[bytes] | None = None,
 ) -> Result:
-    """Hammer `path_template` (with `{id}`) for warmup + duration seconds; measure only after warm-up."""
+    """Hammer `path_template` (with `{id}`) for warmup + duration seconds; measure only after warm-up.
+
+    A response counts as an error unless it is a 200 whose body contains its id, or `expected[i]`."""
     loop = asyncio.get_running_loop()
     requests = build_requests(host, port, path_template, ids, headers or {}, end=False)
     addresses = forwarded_for(client_addresses) if client_addresses > 0 else [b"\r\n"]
-    expected = [i.encode() for i in ids]
+    expected = expected or [i.encode() for i in ids]
     connections = []
     for _ in range(concurrency):
         _, protocol = await loop.create_connection(_Connection, host, port)

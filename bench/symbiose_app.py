@@ -21,7 +21,7 @@ def settings() -> Settings:
         database_pool_min_size=size,
         database_pool_max_size=size,
         symbiose_data_dir=os.environ.get("BENCH_DATA_DIR", "var/bench"),
-        log_level="WARNING",
+        log_level=os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
         rate_limit_anonymous_per_minute=1_000_000_000,
     )
 

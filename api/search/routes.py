@@ -21,7 +21,6 @@ from api.openapi import problem_responses
 from api.search import service
 from schemas.listings import Condition, Direction, Nature
 from schemas.search import FacetName, PriceFilter, SearchRequest, SearchResult, SortName
-from search.backend import SearchBackend
 from search.query import Viewer, invalid
 
 PARAMETERS = frozenset(SearchRequest.__struct_fields__)
@@ -37,7 +36,7 @@ class SearchController(Controller):
         self,
         request: Request[Any, Any, State],
         viewer: NamedDependency[Viewer],
-        search_backend: NamedDependency[SearchBackend],
+        state: State,
         q: FromQuery[str] = "",
         direction: FromQuery[list[Direction] | None] = None,
         nature: FromQuery[list[Nature] | None] = None,
@@ -74,7 +73,7 @@ class SearchController(Controller):
             "facets": facets, "page": page, "hits_per_page": hits_per_page,
         }  # fmt: skip
         search = service.request_from({k: v for k, v in given.items() if v is not None})
-        return await service.search(search_backend, viewer, search, "query")
+        return await service.search(service.backend(state), viewer, search, "query")
 
     @post(
         "/listings",
@@ -86,9 +85,9 @@ class SearchController(Controller):
     async def search_listings_by_body(
         self,
         viewer: NamedDependency[Viewer],
-        search_backend: NamedDependency[SearchBackend],
+        state: State,
         data: JSONBody[SearchRequest],
     ) -> SearchResult:
         """The same search as `GET /v1/search/listings`, its fields in a JSON body: for long queries
         and many filter values. Reads only; nothing changes."""
-        return await service.search(search_backend, viewer, data, "body")
+        return await service.search(service.backend(state), viewer, data, "body")

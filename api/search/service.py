@@ -31,7 +31,8 @@ async def provide_viewer(request: Request[Any, Any, State], state: State) -> Vie
     return policy.search_viewer(principal, member_of)
 
 
-def provide_backend(state: State) -> SearchBackend:
+def backend(state: State) -> SearchBackend:
+    """The backend the application started with (see `api.app`)."""
     backend: SearchBackend = state.search
     return backend
 

@@ -163,6 +163,9 @@ def cases(w: World) -> list[Case]:
         Case("POST", f"/v1/transfers/{w.transfer}/cancel", (401, 404, 404, 404), {}),
         Case("GET", f"/v1/networks/{n}/impact", (401, 403, 403, 403)),
         Case("GET", f"/v1/networks/{n}/impact?format=csv", (401, 403, 403, 403)),
+        # Public, but none of the wrong callers sees the network-only listing: see the test below.
+        Case("GET", "/v1/search/listings", (200, 200, 200, 200)),
+        Case("POST", "/v1/search/listings", (200, 200, 200, 200), {"q": "palettes"}),
     ]
 
 
@@ -209,6 +212,8 @@ COVERED_TEMPLATES = {
     ("GET", "/v1/transfers/{transfer_id}"),
     ("POST", "/v1/transfers/{transfer_id}/{action}"),
     ("GET", "/v1/networks/{network_id}/impact"),
+    ("GET", "/v1/search/listings"),
+    ("POST", "/v1/search/listings"),
 }
 
 
@@ -255,3 +260,21 @@ async def test_an_organisation_header_without_a_token_is_401(
 ) -> None:
     response = await client.get("/v1/networks", headers={"x-organisation-id": str(world.org_active)})
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+async def test_search_shows_wrong_callers_no_network_only_listing(
+    world: World, client: AsyncTestClient[RequestContext], caller: str
+) -> None:
+    headers = world.callers[caller]
+    for response in (
+        await client.get("/v1/search/listings", params={"q": "palettes"}, headers=headers),
+        await client.post("/v1/search/listings", json={"q": "palettes"}, headers=headers),
+    ):
+        assert response.status_code == 200, response.text
+        assert response.json()["hits"] == [], caller
+    # The active member's own people do see it: the listing is there to be found.
+    alice = await client.get(
+        "/v1/search/listings", params={"q": "palettes"}, headers=world.alice.headers(world.org_active)
+    )
+    assert [h["id"] for h in alice.json()["hits"]] == [str(world.listing_published)]
