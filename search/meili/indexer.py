@@ -49,6 +49,8 @@ class Indexer:
     batch_size: int = BATCH_SIZE
     rebuild: Callable[[], Awaitable[None]] | None = None
     """Builds the index whole; called when it never was (no checkpoint)."""
+    first_retry_s: float = FIRST_RETRY_S
+    max_retry_s: float = MAX_RETRY_S
 
     async def drain_once(self) -> int:
         """Apply one batch; the number of outbox rows consumed (0: nothing to do, or another
@@ -91,12 +93,12 @@ class Indexer:
                 try:
                     await self.rebuild()
                 except Exception:
-                    delay = next_delay(delay)
+                    delay = next_delay(delay, first=self.first_retry_s, cap=self.max_retry_s)
                     logger.exception("building %s failed; retrying in %.1f s", self.consumer, delay)
                     await sleep_unless(stop, delay)
                     continue
             except Exception:
-                delay = next_delay(delay)
+                delay = next_delay(delay, first=self.first_retry_s, cap=self.max_retry_s)
                 logger.exception("indexing %s failed; retrying in %.1f s", self.consumer, delay)
                 await sleep_unless(stop, delay)
                 continue
