@@ -21,7 +21,7 @@ from meilisearch_python_sdk.errors import MeilisearchError
 
 from api.db.pool import Connection, Pool
 from search.meili import documents, repository
-from search.meili.sender import MeiliSender
+from search.meili.sender import MeiliSender, Sender
 from search.meili.settings import ensure_index
 from search.meili.tasks import wait
 
@@ -37,7 +37,7 @@ async def _pages(conn: Connection, size: int) -> AsyncIterator[list[uuid.UUID]]:
         after = ids[-1]
 
 
-async def fill(conn: Connection, sender: MeiliSender, *, page: int = PAGE) -> set[str]:
+async def fill(conn: Connection, sender: Sender, *, page: int = PAGE) -> set[str]:
     """Send the document of every searchable listing, a page at a time; their ids."""
     kept: set[str] = set()
     async for ids in _pages(conn, page):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -18,39 +18,12 @@ import pytest
 from api.db import outbox
 from api.db.pool import Pool, create_pool
 from search.meili import repository
-from search.meili.documents import Document
 from search.meili.indexer import Indexer, NeverBuiltError, next_delay
 from search.meili.repository import OutboxRow, Position
 from tests import factories
+from tests.search.meili.recording import RecordingSender
 
 CONSUMER = "listings"
-
-
-class RecordingSender:
-    """Records what it is given; fails the first `failures` calls, or blocks until `gate` opens."""
-
-    def __init__(self, failures: int = 0, gate: asyncio.Event | None = None) -> None:
-        self.failures = failures
-        self.gate = gate
-        self.entered = asyncio.Event()
-        self.stored: dict[str, Document] = {}
-        self.deleted: list[str] = []
-        self.calls = 0
-
-    async def upsert(self, documents: Sequence[Document]) -> None:
-        self.calls += 1
-        self.entered.set()
-        if self.gate is not None:
-            await self.gate.wait()
-        if self.failures > 0:
-            self.failures -= 1
-            raise ConnectionError("Meilisearch is down")
-        self.stored.update({d["id"]: d for d in documents})
-
-    async def delete(self, ids: Sequence[str]) -> None:
-        self.deleted.extend(ids)
-        for i in ids:
-            self.stored.pop(i, None)
 
 
 @pytest.fixture
