@@ -7,6 +7,7 @@ import json
 import signal
 import sys
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
@@ -179,6 +180,89 @@ def sweep() -> None:
             await conn.close()
 
     click.echo(f"expired {asyncio.run(run(settings.database_url))} listings")
+
+
+def _meilisearch_settings() -> Settings:
+    settings = resolve_database_url(_settings())
+    if settings.meilisearch_url is None:
+        raise click.ClickException("MEILISEARCH_URL is not set: there is no Meilisearch index to feed")
+    return settings
+
+
+@main.command()
+@click.option("--batch-size", type=click.IntRange(1, 10_000), default=500, show_default=True)
+def indexer(batch_size: int) -> None:
+    """Feed Meilisearch from the outbox until SIGINT/SIGTERM (builds the index whole first if it
+    never was). Retries with backoff while Meilisearch or PostgreSQL is down; loses nothing."""
+    settings = _meilisearch_settings()
+    click.echo(f"indexing into {settings.meilisearch_index} at {settings.meilisearch_url}")
+    asyncio.run(_run_indexer(settings, batch_size))
+
+
+async def _run_indexer(settings: Settings, batch_size: int) -> None:
+    from api.db.pool import create_pool
+    from search.meili import create_client
+    from search.meili.indexer import Indexer
+    from search.meili.rebuild import rebuild_live
+    from search.meili.sender import MeiliSender
+    from search.meili.settings import ensure_index
+
+    assert settings.database_url is not None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    pool = await create_pool(settings.database_url, min_size=1, max_size=2)
+    client = create_client(settings)
+    uid = settings.meilisearch_index
+    try:
+        await _until_ready(stop, lambda: ensure_index(client, uid))
+
+        async def rebuild() -> None:
+            await rebuild_live(pool, client, uid)
+
+        await Indexer(pool, MeiliSender(client, uid), uid, batch_size, rebuild=rebuild).run(stop)
+    finally:
+        await client.aclose()
+        await pool.close()
+
+
+async def _until_ready(stop: asyncio.Event, attempt: Callable[[], Awaitable[None]]) -> None:
+    """Retry `attempt` with capped backoff until it succeeds or `stop` is set."""
+    from search.meili.indexer import next_delay, sleep_unless
+
+    delay = 0.0
+    while not stop.is_set():
+        try:
+            await attempt()
+            return
+        except Exception as exc:
+            delay = next_delay(delay)
+            click.echo(f"Meilisearch not ready ({exc}); retrying in {delay:.1f} s", err=True)
+            await sleep_unless(stop, delay)
+
+
+@main.command()
+def reindex() -> None:
+    """Rebuild the Meilisearch index whole under a new name and swap it in atomically."""
+    settings = _meilisearch_settings()
+
+    async def run() -> str:
+        from api.db.pool import create_pool
+        from search.meili import create_client
+        from search.meili.rebuild import reindex as rebuild_and_swap
+
+        assert settings.database_url is not None
+        pool = await create_pool(settings.database_url, min_size=1, max_size=2)
+        client = create_client(settings)
+        try:
+            return await rebuild_and_swap(pool, client, settings.meilisearch_index)
+        finally:
+            await client.aclose()
+            await pool.close()
+
+    built = asyncio.run(run())
+    click.echo(f"built {built} and swapped it in as {settings.meilisearch_index}")
 
 
 @main.command()

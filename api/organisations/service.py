@@ -12,6 +12,7 @@ import msgspec
 from api.auth import policy
 from api.auth import repository as users
 from api.auth.principal import Principal
+from api.db import outbox
 from api.db.pool import Connection
 from api.errors import ConflictError, ForbiddenError, NotFoundError, RequestValidationError
 from api.http import expected_version, stale
@@ -108,7 +109,10 @@ async def update_organisation(
     latitude = changes.get("latitude", current.latitude)
     longitude = changes.get("longitude", current.longitude)
     _check_point(latitude, longitude)
-    return await repository.update_organisation(conn, organisation_id, changes)
+    updated = await repository.update_organisation(conn, organisation_id, changes)
+    # Its name and ESS flag are in every one of its listings' search documents.
+    await outbox.emit(conn, "organisation.changed", organisation_id, {"version": updated.version})
+    return updated
 
 
 async def list_staff(conn: Connection, principal: Principal, organisation_id: uuid.UUID) -> list[StaffMember]:

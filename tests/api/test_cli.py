@@ -158,3 +158,12 @@ async def test_demo_data_loads_twice_without_duplicates(db: asyncpg.Connection) 
     assert counts[3] >= 200
     published = await db.fetchval("SELECT count(*) FROM listings WHERE status = 'published'")
     assert published > counts[3] / 2
+
+
+def test_indexer_and_reindex_need_meilisearch(database_url: str) -> None:
+    for command in ("indexer", "reindex"):
+        result = CliRunner().invoke(
+            main, [command], env={"DATABASE_URL": database_url, "MEILISEARCH_URL": ""}
+        )
+        assert result.exit_code == 1, result.output
+        assert "MEILISEARCH_URL is not set" in result.output

@@ -74,6 +74,21 @@ async def test_update_needs_the_current_etag(
     assert ok.headers["etag"] == '"2"'
 
 
+async def test_an_update_is_announced_for_the_search_index(
+    client: AsyncTestClient[RequestContext], db: asyncpg.Connection, issuer: LocalIssuer
+) -> None:
+    admin = await factories.person(db, issuer, "admin@org.fr")
+    organisation = await factories.organisation(db, "Org", admins=(admin,))
+    response = await client.patch(
+        f"/v1/organisations/{organisation}",
+        json={"name": "Org renamed"},
+        headers={**admin.headers(), "if-match": '"1"'},
+    )
+    assert response.status_code == 200, response.text
+    rows = await db.fetch("SELECT topic, aggregate_id FROM outbox")
+    assert [(r["topic"], r["aggregate_id"]) for r in rows] == [("organisation.changed", organisation)]
+
+
 async def test_stale_if_match_is_412_and_changes_nothing(
     client: AsyncTestClient[RequestContext], db: asyncpg.Connection, issuer: LocalIssuer
 ) -> None:
