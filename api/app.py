@@ -12,7 +12,7 @@ from litestar.di import Provide
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.plugins.problem_details import ProblemDetailsPlugin
 
-from api.auth.principal import provide_principal, verify_bearer
+from api.auth.principal import BearerTokenMiddleware, provide_principal
 from api.auth.routes import LocalIssuerController, MeController
 from api.auth.tokens import LocalIssuer, RemoteKeySource, TokenVerifier
 from api.categories.routes import CategoryController, UnitController, WasteCodeController
@@ -85,8 +85,7 @@ def create_app(settings: Settings) -> Litestar:
             "conn": Provide(provide_transaction),
             "principal": Provide(provide_principal),
         },
-        guards=[verify_bearer],
-        middleware=[_anonymous_rate_limit(settings).middleware],
+        middleware=[_anonymous_rate_limit(settings).middleware, BearerTokenMiddleware()],
         lifespan=[database],
         plugins=[ProblemDetailsPlugin(problem_details_config())],
         exception_handlers=exception_handlers(),
