@@ -57,9 +57,12 @@ def create_app(settings: Settings) -> Litestar:
                 await check_schema(conn)
             app.state.pool = pool
             _install_token_verifier(app, settings)
+            if settings.sweep_interval_seconds == 0:
+                yield
+                return
             async with (
-                periodic(LISTING_EXPIRY_INTERVAL_S, lambda: _expire_listings(pool)),
-                periodic(RESERVATION_SWEEP_INTERVAL_S, lambda: _sweep_reservations(pool)),
+                periodic(settings.sweep_interval_seconds, lambda: _expire_listings(pool)),
+                periodic(settings.sweep_interval_seconds, lambda: _sweep_reservations(pool)),
             ):
                 yield
         finally:
@@ -103,9 +106,6 @@ def create_app(settings: Settings) -> Litestar:
     )
 
 
-LISTING_EXPIRY_INTERVAL_S = 60.0
-
-
 async def _expire_listings(pool: Pool) -> None:
     async with pool.acquire() as conn, conn.transaction():
         count = await expire_due(conn)
@@ -113,13 +113,9 @@ async def _expire_listings(pool: Pool) -> None:
         logger.info("expired %d listings", count)
 
 
-# Reservations follow the clock closely (a request expires hours after it is made), and every
-# action already applies what is due, so the sweep only has to keep stored statuses fresh.
-RESERVATION_SWEEP_INTERVAL_S = 60.0
-
-
 async def _sweep_reservations(pool: Pool) -> None:
-    """Move due reservations, one batch per transaction, until none is left."""
+    """Move due reservations, one batch per transaction, until none is left. Every action already
+    applies what the clock made due, so this only keeps stored statuses (lists, search) fresh."""
     total = 0
     while True:
         async with pool.acquire() as conn, conn.transaction():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Literal
 
 from litestar import Controller, Response, get, post
@@ -39,15 +38,25 @@ from schemas.reservations import (
     ReservationStatus,
 )
 
+# Read as text and parsed by the service, so that a bad value is reported as `query.from`, not under
+# the Python parameter's name.
 From = Annotated[
-    datetime | None,
+    str | None,
     QueryParameter(
-        name="from", required=False, description="Start of the window (RFC 3339, with a time zone)."
+        name="from",
+        required=False,
+        description="Start of the window (RFC 3339, with a time zone).",
+        schema_extra={"format": "date-time"},
     ),
 ]
 To = Annotated[
-    datetime | None,
-    QueryParameter(name="to", required=False, description="End of the window, exclusive (RFC 3339)."),
+    str | None,
+    QueryParameter(
+        name="to",
+        required=False,
+        description="End of the window, exclusive (RFC 3339, with a time zone).",
+        schema_extra={"format": "date-time"},
+    ),
 ]
 
 

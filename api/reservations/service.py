@@ -350,10 +350,19 @@ def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
         raise  # pragma: no cover - decode_cursor("") always raises
 
 
-def _aware(value: datetime | None, name: str) -> datetime | None:
-    if value is not None and value.tzinfo is None:
+def _instant(value: str | None, name: str) -> datetime | None:
+    """A query parameter's RFC 3339 instant; 422 naming `query.<name>` when it is not one."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise _invalid(
+            f"query.{name}", "not an RFC 3339 date-time, e.g. 2026-03-02T08:00:00Z", "query"
+        ) from None
+    if parsed.tzinfo is None:
         raise _invalid(f"query.{name}", "give a time zone, e.g. 2026-03-02T08:00:00Z", "query")
-    return value
+    return parsed
 
 
 async def list_reservations(
@@ -362,8 +371,8 @@ async def list_reservations(
     """Reservations of the acting organisation (as requester or provider) and of the networks the
     caller operates, newest first."""
     policy.authenticated(principal)
-    period_from = _aware(filters.get("period_from"), "from")
-    period_to = _aware(filters.get("period_to"), "to")
+    period_from = _instant(filters.get("period_from"), "from")
+    period_to = _instant(filters.get("period_to"), "to")
     if period_from is not None and period_to is not None and period_to <= period_from:
         raise _invalid("query.to", "must be later than from", "query")
     rows = await repository.search_page(
@@ -371,7 +380,7 @@ async def list_reservations(
         acting_organisation=principal.acting_organisation_id,
         operated=list(principal.operator_networks),
         platform_admin=principal.is_platform_admin,
-        filters=filters,
+        filters={**filters, "period_from": period_from, "period_to": period_to},
         after=_after(cursor),
         limit=limit + 1,
     )
@@ -389,15 +398,15 @@ async def availability(
     conn: Connection,
     principal: Principal,
     listing_id: uuid.UUID,
-    start: datetime | None,
-    end: datetime | None,
+    date_from: str | None,
+    date_to: str | None,
 ) -> Availability:
     """Free capacity of a service listing over `[start, end)` (default: the next 30 days), as intervals."""
     listing = await get_listing(conn, principal, listing_id)
     if listing.nature != "service" or listing.capacity is None:
         raise ListingNotBookableError("only services have a capacity to book")
-    start = _aware(start, "from") or datetime.now(UTC)
-    end = _aware(end, "to") or start + timedelta(days=30)
+    start = _instant(date_from, "from") or datetime.now(UTC)
+    end = _instant(date_to, "to") or start + timedelta(days=30)
     if end <= start:
         raise _invalid("query.to", "must be later than from", "query")
     if end - start > MAX_WINDOW:
