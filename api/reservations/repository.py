@@ -13,6 +13,7 @@ import msgspec
 
 from api.db.pool import Connection
 from api.reservations.capacity import Held
+from schemas.memberships import MembershipStatus
 from schemas.reservations import Reservation, ReservationEvent, ReservationStatus
 
 COLUMNS = """r.id, r.network_id, r.listing_id, r.provider_id, r.requester_id, r.status,
@@ -139,11 +140,12 @@ async def insert_event(
     actor_user_id: uuid.UUID | None,
     actor_role: str,
     reason: str | None,
-) -> None:
-    await conn.execute(
+) -> ReservationEvent:
+    row = await conn.fetchrow(
         """INSERT INTO reservation_events (reservation_id, action, from_status, to_status, actor_user_id,
                actor_role, reason)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+           VALUES ($1, $2, $3, $4, $5, $6, $7)
+           RETURNING action, from_status, to_status, actor_user_id, actor_role, reason, created_at""",
         reservation_id,
         action,
         from_status,
@@ -152,6 +154,21 @@ async def insert_event(
         actor_role,
         reason,
     )
+    assert row is not None  # INSERT ... RETURNING answers its row
+    return msgspec.convert(dict(row), ReservationEvent)
+
+
+async def membership_statuses(
+    conn: Connection, network_id: uuid.UUID, organisation_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, MembershipStatus]:
+    """The membership status of each of `organisation_ids` in the network (absent: not a member)."""
+    rows = await conn.fetch(
+        """SELECT organisation_id, status FROM memberships
+           WHERE network_id = $1 AND organisation_id = ANY($2::uuid[])""",
+        network_id,
+        list(organisation_ids),
+    )
+    return {r["organisation_id"]: r["status"] for r in rows}
 
 
 async def events(conn: Connection, reservation_id: uuid.UUID) -> list[ReservationEvent]:

@@ -165,11 +165,12 @@ async def create_reservation(
             return await get_reservation(conn, principal, reservation_id), True
     listing = await get_listing(conn, principal, listing_id)
     acting = policy.acting_organisation(principal)
-    requester_id = policy.reservation_requester(
-        principal, await listings.membership_status(conn, listing.network_id, acting)
+    statuses = await repository.membership_statuses(
+        conn, listing.network_id, [acting, listing.organisation_id]
     )
+    requester_id = policy.reservation_requester(principal, statuses.get(acting))
     capacity = _bookable(listing, requester_id)
-    if await listings.membership_status(conn, listing.network_id, listing.organisation_id) != "active":
+    if statuses.get(listing.organisation_id) != "active":
         raise ListingNotBookableError("the provider is not an active member of the network")
     now = datetime.now(UTC)
     start, end = _period(listing, data.start, data.end, now)
@@ -188,7 +189,7 @@ async def create_reservation(
         message=data.message,
         created_by=user.id,
     )
-    await repository.insert_event(
+    event = await repository.insert_event(
         conn, reservation.id, "request", None, "requested", user.id, "requester", None
     )
     await outbox.emit(
@@ -199,7 +200,9 @@ async def create_reservation(
     )
     if idempotency_key is not None:
         await repository.bind_key(conn, user.id, idempotency_key, reservation.id)
-    return await get_reservation(conn, principal, reservation.id), False
+    # Everything the answer holds is at hand: no need to read it back.
+    allowed = allowed_for(reservation.status, _roles(principal, reservation))
+    return msgspec.structs.replace(reservation, events=[event], allowed_actions=allowed), False
 
 
 async def get_reservation(conn: Connection, principal: Principal, reservation_id: uuid.UUID) -> Reservation:
