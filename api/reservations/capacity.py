@@ -59,3 +59,12 @@ def min_free(capacity: Decimal, held: Iterable[Held], start: datetime, end: date
     """The least capacity free at any instant of `[start, end)`."""
     intervals = free_intervals(capacity, held, start, end)
     return min((i.free for i in intervals), default=capacity)
+
+
+def peak(held: Iterable[Held]) -> Decimal:
+    """The most capacity held at any one instant."""
+    spans = list(held)
+    if not spans:
+        return Decimal(0)
+    start, end = min(h.start for h in spans), max(h.end for h in spans)
+    return -min_free(Decimal(0), spans, start, end)

@@ -77,6 +77,16 @@ async def held(
     return [Held(r["start"], r["end"], r["quantity"]) for r in rows]
 
 
+async def held_ahead(conn: Connection, listing_id: uuid.UUID) -> list[Held]:
+    """Capacity held on the listing by reservations that have not ended."""
+    rows = await conn.fetch(
+        """SELECT lower(period) AS start, upper(period) AS "end", quantity FROM reservations
+           WHERE listing_id = $1 AND holds AND upper(period) > now()""",
+        listing_id,
+    )
+    return [Held(r["start"], r["end"], r["quantity"]) for r in rows]
+
+
 async def insert(
     conn: Connection,
     *,

@@ -8,7 +8,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from api.observability import RequestContext
-from api.reservations.capacity import Free, Held, free_intervals, min_free
+from api.reservations.capacity import Free, Held, free_intervals, min_free, peak
 from tests import factories
 from tests.api.reservations.conftest import Park, iso
 from tests.factories import hours_from_now
@@ -32,6 +32,11 @@ def test_free_intervals_add_overlaps_and_never_count_adjacent_periods_together()
     ]
     assert min_free(Decimal(3), held, at(3), at(4)) == 1
     assert min_free(Decimal(3), held, at(5), at(6)) == 3
+    assert peak(held) == 3
+    assert peak(held[:2]) == 3
+    assert peak([held[0], held[2]]) == 3
+    assert peak([Held(at(0), at(1), Decimal(1)), Held(at(1), at(2), Decimal(1))]) == 1
+    assert peak([]) == 0
 
 
 def test_free_intervals_clip_to_the_window_and_merge_equal_neighbours() -> None:

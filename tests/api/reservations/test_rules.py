@@ -392,3 +392,28 @@ async def test_a_reason_sent_to_an_action_that_does_not_read_it_is_422(
     rid = (await book(client, park, 1))["id"]
     refused = await act(client, rid, "accept", park.as_provider(), expected=422, reason="parce que")
     assert refused["errors"][0]["path"] == "body.reason"
+
+
+async def test_the_provider_cannot_lower_the_capacity_below_what_is_held(
+    park: Park, client: AsyncTestClient[RequestContext], db: asyncpg.Connection
+) -> None:
+    start = hours_from_now(24)
+    for offset, quantity in ((0, 1), (2, 1), (30, 2)):  # two overlap for 2 hours; the third holds 2 alone
+        await factories.reservation(
+            db,
+            park.storage,
+            requester=park.requester,
+            quantity=quantity,
+            status="confirmed",
+            start=start + timedelta(hours=offset),
+        )
+    await factories.reservation(
+        db, park.storage, requester=park.requester, quantity=3
+    )  # requested: holds nothing
+    url = f"/v1/listings/{park.storage}"
+    refused = await client.patch(url, json={"capacity": 1}, headers={**park.as_provider(), "if-match": '"1"'})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["path"] == "body.capacity"
+    lowered = await client.patch(url, json={"capacity": 2}, headers={**park.as_provider(), "if-match": '"1"'})
+    assert lowered.status_code == 200, lowered.text
+    assert lowered.json()["capacity"] == "2.000"
