@@ -22,12 +22,9 @@ from api.http import IfMatch, LimitQuery, etag
 from api.lifecycle import IllegalTransitionError
 from api.openapi import BEARER, problem_responses
 from api.reservations import service
-from api.reservations.service import (
-    IdempotencyKeyReusedError,
-    InsufficientCapacityError,
-    ListingNotBookableError,
-)
+from api.reservations.rules import InsufficientCapacityError, ListingNotBookableError
 from api.transfers.routes import IdempotencyKey
+from api.transfers.service import IdempotencyKeyReusedError
 from schemas.pagination import Page
 from schemas.reservations import (
     Availability,

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import asyncpg
@@ -24,16 +23,16 @@ from api.auth import policy
 from api.auth.principal import Principal
 from api.db import outbox
 from api.db.pool import Connection
-from api.errors import ConflictError, NotFoundError, RequestValidationError
+from api.errors import NotFoundError
 from api.http import decode_cursor, encode_cursor, expected_version, stale
 from api.lifecycle import IllegalTransitionError
 from api.listings import repository as listings
 from api.listings.service import get_listing
-from api.reservations import repository
+from api.reservations import repository, rules
 from api.reservations.capacity import free_intervals, min_free
 from api.reservations.lifecycle import HOLDS_CAPACITY, RESERVATION, actors_for, allowed_for, due
+from api.reservations.rules import ListingNotBookableError
 from api.transfers.service import IdempotencyKeyReusedError
-from schemas.listings import Listing
 from schemas.pagination import Page
 from schemas.reservations import (
     Availability,
@@ -45,87 +44,12 @@ from schemas.reservations import (
     ReservationStatus,
 )
 
-QUANTUM = Decimal("0.001")
 MAX_WINDOW = timedelta(days=366)
 SWEEP_BATCH = 500
-
-__all__ = ["IdempotencyKeyReusedError"]
-
-
-class InsufficientCapacityError(ConflictError):
-    slug, title_text = "insufficient-capacity", "Not enough capacity is free over this period"
-
-
-class ListingNotBookableError(ConflictError):
-    slug, title_text = "listing-not-bookable", "This listing cannot be booked"
-
-
-def _invalid(path: str, message: str, source: str = "body") -> RequestValidationError:
-    return RequestValidationError(
-        f"{path}: {message}", extra={"errors": [{"path": path, "message": message, "source": source}]}
-    )
-
-
-def _short(value: Decimal) -> str:
-    return format(value.normalize(), "f")
-
-
-def _capacity_error(listing: Listing, free: Decimal) -> InsufficientCapacityError:
-    free = max(free, Decimal(0)).quantize(QUANTUM)
-    return InsufficientCapacityError(
-        f"only {_short(free)} {listing.unit} of {_short(listing.capacity or Decimal(0))} are free at some "
-        "point of this period; see GET /v1/listings/{id}/availability",
-        extra={"free_capacity": str(free), "capacity": str(listing.capacity)},
-    )
 
 
 def _request_hash(listing_id: uuid.UUID, data: ReservationCreate) -> str:
     return hashlib.sha256(str(listing_id).encode() + b"|" + msgspec.json.encode(data)).hexdigest()
-
-
-def _bookable(listing: Listing, requester_id: uuid.UUID) -> Decimal:
-    """The listing's capacity, or 409 when it is not a published offer of a service of another member."""
-    if listing.organisation_id == requester_id:
-        raise ListingNotBookableError("an organisation does not book its own service")
-    if listing.nature != "service" or listing.direction != "offer" or listing.capacity is None:
-        raise ListingNotBookableError("only offers of services are booked; resources are transferred")
-    if listing.status != "published":
-        raise ListingNotBookableError(f"the listing is {listing.status}; only published ones are booked")
-    return listing.capacity
-
-
-def _period(listing: Listing, start: datetime, end: datetime, now: datetime) -> tuple[datetime, datetime]:
-    """The period in UTC, after its checks: ordered, in the future, in the window, of an allowed length."""
-    if end <= start:
-        raise _invalid("body.end", "must be later than start (the period is [start, end))")
-    if start <= now:
-        raise _invalid("body.start", "must be in the future")
-    if listing.available_from is not None and start < listing.available_from:
-        raise _invalid("body.start", f"the service is available from {listing.available_from.isoformat()}")
-    if listing.available_until is not None and end > listing.available_until:
-        raise _invalid("body.end", f"the service is available until {listing.available_until.isoformat()}")
-    hours = (end - start) / timedelta(hours=1)
-    if hours < listing.min_reservation_hours:
-        raise _invalid("body.end", f"a reservation lasts at least {listing.min_reservation_hours} hours")
-    if hours > listing.max_reservation_hours:
-        raise _invalid("body.end", f"a reservation lasts at most {listing.max_reservation_hours} hours")
-    return start.astimezone(UTC), end.astimezone(UTC)
-
-
-def _quantity(value: Decimal, capacity: Decimal, unit: str) -> Decimal:
-    if not value.is_finite() or value <= 0:
-        raise _invalid("body.quantity", "must be greater than 0")
-    if value != value.quantize(QUANTUM):
-        raise _invalid("body.quantity", "at most 3 decimals")
-    if value > capacity:
-        raise _invalid("body.quantity", f"at most the listing's capacity, {_short(capacity)} {unit}")
-    return value
-
-
-def _deadline(listing: Listing, now: datetime, start: datetime) -> datetime:
-    """When an unanswered request, or an unconfirmed acceptance, expires: after the listing's
-    response time, and at the latest when the period starts."""
-    return min(now + timedelta(hours=listing.response_time_hours), start)
 
 
 async def _announce(
@@ -169,15 +93,15 @@ async def create_reservation(
         conn, listing.network_id, [acting, listing.organisation_id]
     )
     requester_id = policy.reservation_requester(principal, statuses.get(acting))
-    capacity = _bookable(listing, requester_id)
+    capacity = rules.bookable(listing, requester_id)
     if statuses.get(listing.organisation_id) != "active":
         raise ListingNotBookableError("the provider is not an active member of the network")
     now = datetime.now(UTC)
-    start, end = _period(listing, data.start, data.end, now)
-    quantity = _quantity(data.quantity, capacity, listing.unit)
+    start, end = rules.period(listing, data.start, data.end, now)
+    quantity = rules.quantity(data.quantity, capacity, listing.unit)
     free = min_free(capacity, await repository.held(conn, listing.id, start, end), start, end)
     if quantity > free:
-        raise _capacity_error(listing, free)
+        raise rules.capacity_error(listing, free)
     RESERVATION.step(None, "request", "requester")
     reservation = await repository.insert(
         conn,
@@ -229,9 +153,9 @@ def _roles(principal: Principal, reservation: Reservation) -> list[str]:
 
 def _reason(body: ReservationActionBody, action: str) -> str | None:
     if action == "cancel" and body.reason is None:
-        raise _invalid("body.reason", "say why the reservation is cancelled")
+        raise rules.invalid("body.reason", "say why the reservation is cancelled")
     if body.reason is not None and action not in ("cancel", "decline"):
-        raise _invalid("body.reason", f"is not read by {action}")
+        raise rules.invalid("body.reason", f"is not read by {action}")
     return body.reason
 
 
@@ -244,10 +168,10 @@ async def _hold(conn: Connection, reservation: Reservation, now: datetime) -> di
     held = await repository.held(conn, listing.id, reservation.start, reservation.end, exclude=reservation.id)
     free = min_free(listing.capacity, held, reservation.start, reservation.end)
     if reservation.quantity > free:
-        raise _capacity_error(listing, free)
+        raise rules.capacity_error(listing, free)
     return {
         "whole": reservation.quantity >= listing.capacity,
-        "expires_at": _deadline(listing, now, reservation.start),
+        "expires_at": rules.deadline(listing, now, reservation.start),
     }
 
 
@@ -336,7 +260,7 @@ async def act(
         held = await repository.held(
             conn, listing.id, reservation.start, reservation.end, exclude=reservation.id
         )
-        raise _capacity_error(
+        raise rules.capacity_error(
             listing, min_free(listing.capacity, held, reservation.start, reservation.end)
         ) from exc
     return await get_reservation(conn, principal, reservation.id)
@@ -360,11 +284,11 @@ def _instant(value: str | None, name: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise _invalid(
+        raise rules.invalid(
             f"query.{name}", "not an RFC 3339 date-time, e.g. 2026-03-02T08:00:00Z", "query"
         ) from None
     if parsed.tzinfo is None:
-        raise _invalid(f"query.{name}", "give a time zone, e.g. 2026-03-02T08:00:00Z", "query")
+        raise rules.invalid(f"query.{name}", "give a time zone, e.g. 2026-03-02T08:00:00Z", "query")
     return parsed
 
 
@@ -377,7 +301,7 @@ async def list_reservations(
     period_from = _instant(filters.get("period_from"), "from")
     period_to = _instant(filters.get("period_to"), "to")
     if period_from is not None and period_to is not None and period_to <= period_from:
-        raise _invalid("query.to", "must be later than from", "query")
+        raise rules.invalid("query.to", "must be later than from", "query")
     rows = await repository.search_page(
         conn,
         acting_organisation=principal.acting_organisation_id,
@@ -411,9 +335,9 @@ async def availability(
     start = _instant(date_from, "from") or datetime.now(UTC)
     end = _instant(date_to, "to") or start + timedelta(days=30)
     if end <= start:
-        raise _invalid("query.to", "must be later than from", "query")
+        raise rules.invalid("query.to", "must be later than from", "query")
     if end - start > MAX_WINDOW:
-        raise _invalid("query.to", "at most 366 days after from", "query")
+        raise rules.invalid("query.to", "at most 366 days after from", "query")
     start, end = start.astimezone(UTC), end.astimezone(UTC)
     lo = max(start, listing.available_from) if listing.available_from else start
     hi = min(end, listing.available_until) if listing.available_until else end

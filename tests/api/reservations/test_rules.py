@@ -280,6 +280,8 @@ BAD_INPUT: list[tuple[str, dict[str, Any], str]] = [
     ("negative capacity", {"quantity": -1}, "body.quantity"),
     ("more than the capacity", {"quantity": 4}, "body.quantity"),
     ("too many decimals", {"quantity": "1.0001"}, "body.quantity"),
+    ("huge", {"quantity": "1e30"}, "body.quantity"),
+    ("not finite", {"quantity": "Infinity"}, "body.quantity"),
     ("not a number", {"quantity": "beaucoup"}, "body.quantity"),
     ("naive start", {"start": "2030-03-02T08:00:00"}, "body.start"),
     ("naive end", {"end": "2030-03-02T08:00:00"}, "body.end"),
