@@ -192,6 +192,31 @@ async def _apply(
     return msgspec.structs.replace(reservation, status=to_status)
 
 
+async def _apply_holding(
+    conn: Connection,
+    reservation: Reservation,
+    to_status: ReservationStatus,
+    fields: dict[str, Any],
+    actor: tuple[uuid.UUID | None, str],
+) -> None:
+    """Apply an accept; should the exclusion constraint refuse it, answer the same 409 as the check."""
+    try:
+        async with conn.transaction():  # a savepoint: the constraint's refusal leaves the rest usable
+            await _apply(conn, reservation, "accept", to_status, fields, actor)
+    except asyncpg.PostgresError as exc:
+        if not repository.is_overbooking(exc):
+            raise
+        listing = await listings.get(conn, reservation.listing_id)
+        assert listing is not None
+        assert listing.capacity is not None
+        held = await repository.held(
+            conn, listing.id, reservation.start, reservation.end, exclude=reservation.id
+        )
+        raise rules.capacity_error(
+            listing, min_free(listing.capacity, held, reservation.start, reservation.end)
+        ) from exc
+
+
 async def _catch_up(
     conn: Connection, reservation: Reservation, steps: list[tuple[str, ReservationStatus]]
 ) -> Reservation:
@@ -248,21 +273,10 @@ async def act(
     if action == "cancel":
         fields["cancelled_by"] = role
     step = RESERVATION.step(reservation.status, action, role, facts)
-    try:
-        async with conn.transaction():  # a savepoint: the constraint's refusal leaves the rest usable
-            await _apply(conn, reservation, action, step.to_status, fields, (user.id, role))
-    except asyncpg.PostgresError as exc:
-        if not repository.is_overbooking(exc):
-            raise
-        listing = await listings.get(conn, reservation.listing_id)
-        assert listing is not None
-        assert listing.capacity is not None
-        held = await repository.held(
-            conn, listing.id, reservation.start, reservation.end, exclude=reservation.id
-        )
-        raise rules.capacity_error(
-            listing, min_free(listing.capacity, held, reservation.start, reservation.end)
-        ) from exc
+    if action == "accept":  # the one action that starts holding capacity
+        await _apply_holding(conn, reservation, step.to_status, fields, (user.id, role))
+    else:
+        await _apply(conn, reservation, action, step.to_status, fields, (user.id, role))
     return await get_reservation(conn, principal, reservation.id)
 
 
