@@ -29,6 +29,8 @@ from api.networks.routes import NetworkController
 from api.observability import RequestContext, logging_config
 from api.openapi import docs_assets_router, openapi_config
 from api.organisations.routes import InvitationController, OrganisationController
+from api.reservations.routes import ListingReservationController, ReservationController
+from api.reservations.service import SWEEP_BATCH, sweep_due
 from api.settings import Settings
 from api.transfers.routes import (
     ListingTransferController,
@@ -55,7 +57,13 @@ def create_app(settings: Settings) -> Litestar:
                 await check_schema(conn)
             app.state.pool = pool
             _install_token_verifier(app, settings)
-            async with periodic(LISTING_EXPIRY_INTERVAL_S, lambda: _expire_listings(pool)):
+            if settings.sweep_interval_seconds == 0:
+                yield
+                return
+            async with (
+                periodic(settings.sweep_interval_seconds, lambda: _expire_listings(pool)),
+                periodic(settings.sweep_interval_seconds, lambda: _sweep_reservations(pool)),
+            ):
                 yield
         finally:
             await pool.close()
@@ -79,6 +87,8 @@ def create_app(settings: Settings) -> Litestar:
             ListingTransferController,
             TransferController,
             NetworkImpactController,
+            ListingReservationController,
+            ReservationController,
             docs_assets_router(),
         ],
         dependencies={
@@ -95,14 +105,25 @@ def create_app(settings: Settings) -> Litestar:
     )
 
 
-LISTING_EXPIRY_INTERVAL_S = 60.0
-
-
 async def _expire_listings(pool: Pool) -> None:
     async with pool.acquire() as conn, conn.transaction():
         count = await expire_due(conn)
     if count:
         logger.info("expired %d listings", count)
+
+
+async def _sweep_reservations(pool: Pool) -> None:
+    """Move due reservations, one batch per transaction, until none is left. Every action already
+    applies what the clock made due, so this only keeps stored statuses (lists, search) fresh."""
+    total = 0
+    while True:
+        async with pool.acquire() as conn, conn.transaction():
+            moved = await sweep_due(conn)
+        total += moved
+        if moved < SWEEP_BATCH:
+            break
+    if total:
+        logger.info("moved %d due reservations", total)
 
 
 def _install_token_verifier(app: Litestar, settings: Settings) -> None:

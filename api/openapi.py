@@ -36,6 +36,7 @@ TAGS = [
     Tag(name="listings", description="Offers and needs of resources and services"),
     Tag(name="catalogue", description="The category tree, units and European Waste Catalogue codes"),
     Tag(name="transfers", description="Resources moving from one member to another, with traceability"),
+    Tag(name="reservations", description="Booking shared services over a period, without overbooking"),
     Tag(name="impact", description="Mass diverted, CO2e avoided, kilometres and lorry trips saved"),
 ]
 

@@ -38,6 +38,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, rename="upper"):
     oidc_audience: str = "symbiose"
     oidc_leeway_seconds: Annotated[int, msgspec.Meta(ge=0, le=300)] = 30
     rate_limit_anonymous_per_minute: Annotated[int, msgspec.Meta(ge=1)] = 120
+    sweep_interval_seconds: Annotated[float, msgspec.Meta(ge=0, le=86_400)] = 60
+    """Seconds between the API's in-process sweeps (listing expiry, reservations' clock); 0 turns
+    them off, e.g. when `symbiose sweep` runs from cron instead."""
 
     def __post_init__(self) -> None:
         if self.database_pool_min_size > self.database_pool_max_size:
