@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import asyncpg
-import httpx
 import pytest
-from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from api.auth.tokens import LocalIssuer
@@ -66,21 +62,6 @@ async def park(db: asyncpg.Connection, issuer: LocalIssuer) -> Park:
         await factories.membership(db, network, organisation, "active")
     storage = await factories.service_listing(db, network, provider, capacity=3)
     return Park(network, provider, requester, other, storage, alice, tom, eve, olga)
-
-
-@contextlib.asynccontextmanager
-async def concurrent_client(asgi: RequestContext) -> AsyncIterator[httpx.AsyncClient]:
-    """A client whose requests really run at the same time, in this event loop.
-
-    Litestar's test client hands each request to a portal thread and waits for it, so requests sent
-    with `asyncio.gather` through it are served one after the other and cannot race. (A context
-    manager, not a fixture: the app's lifespan must end in the task that started it.)"""
-    app = asgi.app
-    assert isinstance(app, Litestar)
-    async with app.lifespan():
-        transport = httpx.ASGITransport(app=asgi)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as concurrent:
-            yield concurrent
 
 
 def period(start_hours: float = 24, length_hours: float = 4) -> dict[str, str]:

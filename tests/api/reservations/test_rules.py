@@ -18,7 +18,8 @@ from api.reservations import service
 from api.reservations.lifecycle import RESERVATION, actors_for, allowed_for
 from schemas.reservations import ReservationAction, ReservationStatus
 from tests import factories
-from tests.api.reservations.conftest import Park, act, book, concurrent_client, held, iso, status_of
+from tests.api.reservations.conftest import Park, act, book, held, iso, status_of
+from tests.concurrency import concurrent_client
 from tests.factories import hours_from_now
 
 STATUSES: tuple[ReservationStatus, ...] = get_args(ReservationStatus)

@@ -17,7 +17,8 @@ from api.observability import RequestContext
 from api.reservations.service import sweep_due
 from api.settings import Settings
 from tests import factories
-from tests.api.reservations.conftest import Park, concurrent_client, status_of
+from tests.api.reservations.conftest import Park, status_of
+from tests.concurrency import concurrent_client
 
 
 async def _sweep(database_url: str) -> int:
