@@ -12,7 +12,7 @@ from litestar.di import Provide
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.plugins.problem_details import ProblemDetailsPlugin
 
-from api.auth.principal import provide_principal, verify_bearer
+from api.auth.principal import BearerTokenMiddleware, provide_principal
 from api.auth.routes import LocalIssuerController, MeController
 from api.auth.tokens import LocalIssuer, RemoteKeySource, TokenVerifier
 from api.categories.routes import CategoryController, UnitController, WasteCodeController
@@ -29,6 +29,8 @@ from api.networks.routes import NetworkController
 from api.observability import RequestContext, logging_config
 from api.openapi import docs_assets_router, openapi_config
 from api.organisations.routes import InvitationController, OrganisationController
+from api.reservations.routes import ListingReservationController, ReservationController
+from api.reservations.service import SWEEP_BATCH, sweep_due
 from api.search.routes import SearchController
 from api.search.service import provide_viewer
 from api.settings import Settings
@@ -60,7 +62,13 @@ def create_app(settings: Settings) -> Litestar:
             _install_token_verifier(app, settings)
             app.state.search = await create_backend(settings, pool)
             try:
-                async with periodic(LISTING_EXPIRY_INTERVAL_S, lambda: _expire_listings(pool)):
+                if settings.sweep_interval_seconds == 0:
+                    yield
+                    return
+                async with (
+                    periodic(settings.sweep_interval_seconds, lambda: _expire_listings(pool)),
+                    periodic(settings.sweep_interval_seconds, lambda: _sweep_reservations(pool)),
+                ):
                     yield
             finally:
                 await app.state.search.close()
@@ -87,6 +95,8 @@ def create_app(settings: Settings) -> Litestar:
             TransferController,
             NetworkImpactController,
             SearchController,
+            ListingReservationController,
+            ReservationController,
             docs_assets_router(),
         ],
         dependencies={
@@ -94,8 +104,7 @@ def create_app(settings: Settings) -> Litestar:
             "principal": Provide(provide_principal),
             "viewer": Provide(provide_viewer),
         },
-        guards=[verify_bearer],
-        middleware=[_anonymous_rate_limit(settings).middleware],
+        middleware=[_anonymous_rate_limit(settings).middleware, BearerTokenMiddleware()],
         lifespan=[database],
         plugins=[ProblemDetailsPlugin(problem_details_config())],
         exception_handlers=exception_handlers(),
@@ -105,14 +114,25 @@ def create_app(settings: Settings) -> Litestar:
     )
 
 
-LISTING_EXPIRY_INTERVAL_S = 60.0
-
-
 async def _expire_listings(pool: Pool) -> None:
     async with pool.acquire() as conn, conn.transaction():
         count = await expire_due(conn)
     if count:
         logger.info("expired %d listings", count)
+
+
+async def _sweep_reservations(pool: Pool) -> None:
+    """Move due reservations, one batch per transaction, until none is left. Every action already
+    applies what the clock made due, so this only keeps stored statuses (lists, search) fresh."""
+    total = 0
+    while True:
+        async with pool.acquire() as conn, conn.transaction():
+            moved = await sweep_due(conn)
+        total += moved
+        if moved < SWEEP_BATCH:
+            break
+    if total:
+        logger.info("moved %d due reservations", total)
 
 
 def _install_token_verifier(app: Litestar, settings: Settings) -> None:

@@ -165,21 +165,32 @@ def import_command(file: Path, network_slug: str) -> None:
 
 @main.command()
 def sweep() -> None:
-    """Expire what is due (listings past their availability). Safe to run alongside the API."""
+    """Expire what is due (listings past their availability; reservations unanswered or unconfirmed in
+    time) and start or complete confirmed reservations whose period began or ended. Safe to run
+    alongside the API and alongside another sweep."""
     settings = resolve_database_url(_settings())
     assert settings.database_url is not None
 
-    async def run(dsn: str) -> int:
+    async def run(dsn: str) -> tuple[int, int]:
         from api.listings.service import expire_due
+        from api.reservations.service import SWEEP_BATCH, sweep_due
 
         conn = await asyncpg.connect(dsn)
         try:
             async with conn.transaction():
-                return await expire_due(conn)
+                listings = await expire_due(conn)
+            reservations = 0
+            while True:
+                async with conn.transaction():
+                    moved = await sweep_due(conn)
+                reservations += moved
+                if moved < SWEEP_BATCH:
+                    return listings, reservations
         finally:
             await conn.close()
 
-    click.echo(f"expired {asyncio.run(run(settings.database_url))} listings")
+    listings, reservations = asyncio.run(run(settings.database_url))
+    click.echo(f"expired {listings} listings; moved {reservations} reservations")
 
 
 def _meilisearch_settings() -> Settings:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -21,6 +21,8 @@ class Transition(Generic[S]):
     action: str
     actor: str
     to_status: S
+    guard: str | None = None
+    """A fact the transition needs (e.g. `priced`); the caller says which facts hold."""
 
 
 class Lifecycle(Generic[S]):
@@ -29,12 +31,20 @@ class Lifecycle(Generic[S]):
         self.transitions = tuple(transitions)
 
     def allowed_actions(self, status: S | None, actor: str) -> list[str]:
-        return [t.action for t in self.transitions if t.from_status == status and t.actor == actor]
+        actions = [t.action for t in self.transitions if t.from_status == status and t.actor == actor]
+        return list(dict.fromkeys(actions))
 
-    def step(self, status: S | None, action: str, actor: str) -> Transition[S]:
-        """The transition `action` takes from `status`, or a 409 that lists what is allowed instead."""
+    def step(self, status: S | None, action: str, actor: str, facts: Collection[str] = ()) -> Transition[S]:
+        """The transition `action` takes from `status`, or a 409 that lists what is allowed instead.
+
+        A guarded transition applies only when its guard is among `facts`."""
         for candidate in self.transitions:
-            if candidate.from_status == status and candidate.action == action and candidate.actor == actor:
+            if (
+                candidate.from_status == status
+                and candidate.action == action
+                and candidate.actor == actor
+                and (candidate.guard is None or candidate.guard in facts)
+            ):
                 return candidate
         allowed = self.allowed_actions(status, actor)
         raise IllegalTransitionError(

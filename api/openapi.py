@@ -37,6 +37,7 @@ TAGS = [
     Tag(name="search", description="Full-text, faceted and geographic search of published listings"),
     Tag(name="catalogue", description="The category tree, units and European Waste Catalogue codes"),
     Tag(name="transfers", description="Resources moving from one member to another, with traceability"),
+    Tag(name="reservations", description="Booking shared services over a period, without overbooking"),
     Tag(name="impact", description="Mass diverted, CO2e avoided, kilometres and lorry trips saved"),
 ]
 

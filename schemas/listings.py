@@ -36,6 +36,12 @@ Photos = Annotated[list[PhotoUrl], msgspec.Meta(max_length=20)]
 Amount = Annotated[
     Decimal, msgspec.Meta(description="A positive decimal, as a JSON number or string; answered as a string")
 ]
+ResponseHours = Annotated[
+    int, msgspec.Meta(ge=1, le=720, description="Hours the provider takes to answer a reservation request")
+]
+ReservationHours = Annotated[
+    int, msgspec.Meta(ge=1, le=8784, description="Length of a reservation, in hours")
+]
 
 
 class Listing(Schema):
@@ -73,6 +79,11 @@ class Listing(Schema):
     created_at: datetime
     updated_at: datetime
     published_at: datetime | None
+    response_time_hours: int = 48
+    """Services: a reservation request unanswered this long expires; so does an accepted one not
+    confirmed (or paid) this long after acceptance."""
+    min_reservation_hours: int = 1
+    max_reservation_hours: int = 8784
 
 
 class ListingCreate(Input):
@@ -98,6 +109,9 @@ class ListingCreate(Input):
     available_until: datetime | None = None
     photos: Photos = msgspec.field(default_factory=list)
     visibility: Visibility = "network"
+    response_time_hours: ResponseHours = 48
+    min_reservation_hours: ReservationHours = 1
+    max_reservation_hours: ReservationHours = 8784
 
 
 class ListingUpdate(Input):
@@ -119,3 +133,6 @@ class ListingUpdate(Input):
     available_until: datetime | msgspec.UnsetType | None = msgspec.UNSET
     photos: Photos | msgspec.UnsetType = msgspec.UNSET
     visibility: Visibility | msgspec.UnsetType = msgspec.UNSET
+    response_time_hours: ResponseHours | msgspec.UnsetType = msgspec.UNSET
+    min_reservation_hours: ReservationHours | msgspec.UnsetType = msgspec.UNSET
+    max_reservation_hours: ReservationHours | msgspec.UnsetType = msgspec.UNSET

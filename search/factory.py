@@ -13,9 +13,7 @@ async def create_backend(settings: Settings, pool: Pool) -> SearchBackend:
 
     Async because an external backend may have to check or prepare its index before serving."""
     if settings.search == "meilisearch":
-        # The Meilisearch branch (search.meili) plugs in here: imported only when chosen, so the
-        # PostgreSQL default needs no Meilisearch client installed.
-        #   from search.meili import create_meilisearch_backend
-        #   return await create_meilisearch_backend(settings, pool)
-        raise NotImplementedError("the Meilisearch backend is not part of this build yet")
+        from search.meili import create_meilisearch_backend
+
+        return await create_meilisearch_backend(settings, pool)
     return PostgresBackend(pool)

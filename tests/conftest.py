@@ -95,6 +95,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database_pool_min_size=1,
         database_pool_max_size=8,
         symbiose_data_dir=str(tmp_path),
+        # Tests run the sweeps themselves: one started with the app would race them.
+        sweep_interval_seconds=0,
     )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import asyncpg
 
@@ -143,6 +145,7 @@ async def listing(
     title: str = "Palettes Europe",
     category_id: str = "testwood.pallets",
     direction: str = "offer",
+    capacity: int | str = 200,
 ) -> uuid.UUID:
     await catalogue(db)
     service = category_id == "teststorage"
@@ -159,7 +162,7 @@ async def listing(
         title,
         "m2" if service else "pallet",
         None if service else 40,
-        200 if service else None,
+        capacity if service else None,
         "month" if service else None,
         visibility,
         status,
@@ -188,3 +191,56 @@ async def transfer(
         quantity,
     )
     return transfer_id
+
+
+async def service_listing(
+    db: asyncpg.Connection, network_id: uuid.UUID, organisation_id: uuid.UUID, *, capacity: int | str = 3
+) -> uuid.UUID:
+    """A published offer of storage space (m²), free of charge."""
+    return await listing(
+        db,
+        network_id,
+        organisation_id,
+        category_id="teststorage",
+        title="Entrepôt partagé",
+        capacity=capacity,
+    )
+
+
+def hours_from_now(hours: float) -> datetime:
+    """A whole-minute instant `hours` from now, in UTC."""
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    return now + timedelta(hours=hours)
+
+
+async def reservation(
+    db: asyncpg.Connection,
+    listing_id: uuid.UUID,
+    *,
+    requester: uuid.UUID,
+    quantity: int | str = 1,
+    status: str = "requested",
+    start: datetime | None = None,
+    end: datetime | None = None,
+    expires_at: datetime | None = None,
+) -> uuid.UUID:
+    """A reservation of `quantity` of a service listing by `requester`, by default tomorrow for 4 hours."""
+    start = start or hours_from_now(24)
+    end = end or start + timedelta(hours=4)
+    if expires_at is None and status in ("requested", "accepted", "awaiting_payment"):
+        expires_at = min(datetime.now(UTC) + timedelta(hours=48), start)
+    reservation_id: uuid.UUID = await db.fetchval(
+        """INSERT INTO reservations (network_id, listing_id, provider_id, requester_id, status, period,
+               quantity, unit, price_kind, expires_at, reason, cancelled_by)
+           SELECT network_id, id, organisation_id, $2, $3, tstzrange($4, $5, '[)'), $6, unit, price_kind, $7,
+                  CASE WHEN $3 = 'cancelled' THEN 'test' END, CASE WHEN $3 = 'cancelled' THEN 'requester' END
+           FROM listings WHERE id = $1 RETURNING id""",
+        listing_id,
+        requester,
+        status,
+        start,
+        end,
+        Decimal(str(quantity)),
+        expires_at,
+    )
+    return reservation_id

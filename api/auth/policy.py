@@ -202,3 +202,51 @@ def search_viewer(principal: Principal, member_of: frozenset[uuid.UUID]) -> View
     if principal.user is None:
         return Viewer()
     return Viewer(networks=member_of | principal.operator_networks)
+
+
+def reservation_requester(principal: Principal, membership_status: MembershipStatus | None) -> uuid.UUID:
+    """Services are booked for the acting organisation, an active member of the listing's network."""
+    organisation_id = acting_organisation(principal)
+    if membership_status == "suspended":
+        raise ForbiddenError("your organisation's membership of this network is suspended")
+    if membership_status != "active":
+        raise ForbiddenError("only active members of this network book its services")
+    return organisation_id
+
+
+def reservation_roles(
+    principal: Principal, *, network_id: uuid.UUID, provider_id: uuid.UUID, requester_id: uuid.UUID
+) -> list[str]:
+    """The caller's roles in a reservation (see `api.reservations.lifecycle`); 404 when it has none,
+    since a reservation is seen only by its two parties and the network's operators."""
+    authenticated(principal)
+    roles: list[str] = []
+    acting = principal.acting_organisation_id
+    if acting is not None and principal.acting_role is not None:
+        roles += [
+            role
+            for role, party in (("requester", requester_id), ("provider", provider_id))
+            if party == acting
+        ]
+    if principal.operates(network_id) or principal.is_platform_admin:
+        roles.append("operator")
+    if not roles:
+        raise NotFoundError("no such reservation")
+    return roles
+
+
+def reservation_actor(roles: list[str], permitted: set[str], action: str) -> str:
+    """The role in which the caller takes `action`; 403 when only the other party (or an operator) may."""
+    for role in roles:
+        if role in permitted:
+            return role
+    who = " or ".join(sorted(permitted))
+    raise ForbiddenError(f"only the {who} of this reservation may {action} it")
+
+
+def reservation_provider_active(membership_status: MembershipStatus | None) -> None:
+    """Capacity is committed only by a provider that is an active member, as booking needs one."""
+    if membership_status == "suspended":
+        raise ForbiddenError("your organisation's membership of this network is suspended")
+    if membership_status != "active":
+        raise ForbiddenError("only active members of this network commit their services")

@@ -8,34 +8,43 @@ import asyncpg
 
 from api.db.pool import Connection
 
-_LOAD_USER = """
+_ROLES = """
+    ARRAY(SELECT organisation_id FROM organisation_roles r WHERE r.user_id = u.id
+          ORDER BY organisation_id) AS org_ids,
+    ARRAY(SELECT role FROM organisation_roles r WHERE r.user_id = u.id
+          ORDER BY organisation_id) AS org_roles,
+    ARRAY(SELECT network_id FROM network_operators o WHERE o.user_id = u.id) AS operator_networks
+"""
+_FIND_USER = f"""
+SELECT u.id, u.email, u.name, u.is_platform_admin, {_ROLES}
+FROM users u WHERE u.issuer = $1 AND u.subject = $2
+"""
+_CREATE_USER = f"""
 WITH inserted AS (
     INSERT INTO users (issuer, subject, email, name)
     VALUES ($1, $2, $3, $4)
     ON CONFLICT (issuer, subject) DO NOTHING
     RETURNING id, email, name, is_platform_admin
-), found AS (
+), u AS (
     SELECT id, email, name, is_platform_admin FROM inserted
     UNION ALL
     SELECT id, email, name, is_platform_admin FROM users WHERE issuer = $1 AND subject = $2
     LIMIT 1
 )
-SELECT found.*,
-    ARRAY(SELECT organisation_id FROM organisation_roles r WHERE r.user_id = found.id
-          ORDER BY organisation_id) AS org_ids,
-    ARRAY(SELECT role FROM organisation_roles r WHERE r.user_id = found.id
-          ORDER BY organisation_id) AS org_roles,
-    ARRAY(SELECT network_id FROM network_operators o WHERE o.user_id = found.id) AS operator_networks
-FROM found
+SELECT u.*, {_ROLES} FROM u
 """
 
 
 async def load_user(
     conn: Connection, issuer: str, subject: str, email: str | None, name: str | None
 ) -> asyncpg.Record:
-    """The user of (`issuer`, `subject`), created on first sight, with their roles."""
-    row = await conn.fetchrow(_LOAD_USER, issuer, subject, email, name)
-    assert row is not None  # the CTE returns the inserted or the existing row
+    """The user of (`issuer`, `subject`), created on first sight, with their roles.
+
+    Read first: every authenticated request passes here, and only the first one needs a write."""
+    row = await conn.fetchrow(_FIND_USER, issuer, subject)
+    if row is None:
+        row = await conn.fetchrow(_CREATE_USER, issuer, subject, email, name)
+    assert row is not None  # the CTE returns the inserted or the concurrently inserted row
     return row
 
 

@@ -26,9 +26,20 @@ async def _init_connection(conn: Connection) -> None:
     await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+async def _keep_session(conn: Connection) -> None:
+    """Released connections skip asyncpg's reset query (RESET ALL, CLOSE ALL, UNLISTEN *, unlock
+    advisory locks): a round trip on every request for state the app never creates. The pool
+    still rolls back a transaction left open."""
+
+
 async def create_pool(dsn: str, *, min_size: int, max_size: int) -> Pool:
     pool: Pool = await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=_init_connection, command_timeout=30
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        init=_init_connection,
+        reset=_keep_session,
+        command_timeout=30,
     )
     return pool
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import asyncpg
@@ -63,9 +64,12 @@ async def load_demo(conn: Connection, issuer: str) -> str:
             organisation_ids.append(organisation_id)
             await _membership(conn, network_id, organisation_id, zone_ids[firm.zone], "active")
         listings = await _listings(conn, network_id, organisation_ids)
+        reservations = await _reservations(
+            conn, network_id, list(await demo_repository.sites(conn, network_id))
+        )
     return (
         f"demo network {data.NETWORK['slug']!r}: {len(zone_ids)} zones, "
-        f"{len(organisation_ids)} organisations, {listings} listings; "
+        f"{len(organisation_ids)} organisations, {listings} listings, {reservations} reservations; "
         f"mint a token with `symbiose token --email {operator_email}`"
     )
 
@@ -130,6 +134,47 @@ async def _listings(conn: Connection, network_id: uuid.UUID, organisation_ids: l
             rows.append((draft, "draft" if rng.random() < 0.1 else "published"))
     await repository.insert_with_status(conn, rows, None)
     return len(rows)
+
+
+Step = tuple[str, str | None, str, str]
+# A handful of bookings of the demo's shared services, one per listing, at each stage; a priced
+# service passes through awaiting_payment, as `api/reservations/lifecycle.py` says.
+REQUEST: Step = ("request", None, "requested", "requester")
+FREE_STAGES: list[list[Step]] = [
+    [REQUEST],
+    [REQUEST, ("accept", "requested", "accepted", "provider")],
+    [
+        REQUEST,
+        ("accept", "requested", "accepted", "provider"),
+        ("confirm", "accepted", "confirmed", "requester"),
+    ],
+]
+PRICED_STAGES: list[list[Step]] = [
+    [REQUEST],
+    [REQUEST, ("accept", "requested", "awaiting_payment", "provider")],
+    [
+        REQUEST,
+        ("accept", "requested", "awaiting_payment", "provider"),
+        ("pay", "awaiting_payment", "confirmed", "system"),
+    ],
+]
+
+
+async def _reservations(conn: Connection, network_id: uuid.UUID, members: list[uuid.UUID]) -> int:
+    """Six reservations of service offers in the coming weeks, by other active members."""
+    if await demo_repository.count_reservations(conn, network_id):
+        return await demo_repository.count_reservations(conn, network_id)
+    offers = await demo_repository.service_offers(conn, network_id, 6)
+    members = sorted(members)
+    today = datetime.now(UTC).replace(hour=8, minute=0, second=0, microsecond=0)
+    for index, (listing_id, provider_id, priced) in enumerate(offers):
+        requester_id = next(m for m in members[index:] + members if m != provider_id)
+        start = today + timedelta(days=7 + 3 * index)
+        steps = (PRICED_STAGES if priced else FREE_STAGES)[index % 3]
+        await demo_repository.insert_reservation(
+            conn, listing_id, requester_id, start, start + timedelta(hours=10), steps
+        )
+    return len(offers)
 
 
 def _draft(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from api.db.pool import Connection
 from api.demo.data import DemoOrganisation
@@ -56,3 +57,54 @@ async def sites(conn: Connection, network_id: uuid.UUID) -> dict[uuid.UUID, tupl
         network_id,
     )
     return {r["id"]: (r["latitude"], r["longitude"]) for r in rows}
+
+
+async def count_reservations(conn: Connection, network_id: uuid.UUID) -> int:
+    count: int = await conn.fetchval("SELECT count(*) FROM reservations WHERE network_id = $1", network_id)
+    return count
+
+
+async def service_offers(
+    conn: Connection, network_id: uuid.UUID, limit: int
+) -> list[tuple[uuid.UUID, uuid.UUID, bool]]:
+    """(listing, provider, priced) of published service offers, in a stable order."""
+    rows = await conn.fetch(
+        """SELECT id, organisation_id, price_kind <> 'free' AS priced FROM listings
+           WHERE network_id = $1 AND nature = 'service' AND direction = 'offer' AND status = 'published'
+           ORDER BY title, id LIMIT $2""",
+        network_id,
+        limit,
+    )
+    return [(r["id"], r["organisation_id"], r["priced"]) for r in rows]
+
+
+async def insert_reservation(
+    conn: Connection,
+    listing_id: uuid.UUID,
+    requester_id: uuid.UUID,
+    start: datetime,
+    end: datetime,
+    steps: list[tuple[str, str | None, str, str]],
+) -> None:
+    """A reservation of 1 unit of the listing's capacity, taken through `steps` (action, from, to, role)."""
+    status = steps[-1][2]
+    reservation_id = await conn.fetchval(
+        """INSERT INTO reservations (network_id, listing_id, provider_id, requester_id, status, period,
+               quantity, unit, price_kind, message, expires_at, whole)
+           SELECT network_id, id, organisation_id, $2, $3, tstzrange($4, $5, '[)'), 1, unit, price_kind,
+                  'Réservation de démonstration',
+                  CASE WHEN $3 IN ('requested', 'accepted', 'awaiting_payment')
+                       THEN least(now() + make_interval(hours => response_time_hours), $4) END,
+                  capacity <= 1
+           FROM listings WHERE id = $1 RETURNING id""",
+        listing_id,
+        requester_id,
+        status,
+        start,
+        end,
+    )
+    await conn.executemany(
+        """INSERT INTO reservation_events (reservation_id, action, from_status, to_status, actor_role)
+           VALUES ($1, $2, $3, $4, $5)""",
+        [(reservation_id, *step) for step in steps],
+    )

@@ -63,6 +63,9 @@ class Draft(msgspec.Struct, kw_only=True):
     available_until: datetime | None
     photos: list[str]
     visibility: Visibility
+    response_time_hours: int = 48
+    min_reservation_hours: int = 1
+    max_reservation_hours: int = 8784
 
 
 FieldErrors = list[dict[str, str]]
@@ -108,6 +111,8 @@ def check(draft: Draft, refs: References, *, prefix: str = "body") -> tuple[Draf
         value = getattr(draft, name)
         if value is not None and value.tzinfo is None:
             error(name, "give a time zone, e.g. 2026-12-01T08:00:00Z")
+    if draft.min_reservation_hours > draft.max_reservation_hours:
+        error("max_reservation_hours", "must be at least min_reservation_hours")
     if draft.zone_id is not None and draft.zone_id not in refs.zones:
         error("zone_id", "not a zone of this network")
     return draft, errors

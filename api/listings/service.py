@@ -17,6 +17,8 @@ from api.http import decode_cursor, encode_cursor, expected_version, stale
 from api.listings import repository, rules
 from api.listings.lifecycle import LISTING
 from api.listings.rules import Draft
+from api.reservations import capacity
+from api.reservations import repository as reservations
 from schemas.listings import Listing, ListingAction, ListingCreate, ListingUpdate
 from schemas.pagination import Page
 
@@ -132,6 +134,23 @@ async def update_listing(
                 ]
             )
         current["available_quantity"] = None if new_quantity is None else new_quantity - taken
+    if (
+        changes.get("capacity") is not None
+        and listing.capacity is not None
+        and changes["capacity"] < listing.capacity
+    ):
+        # The listing is locked: no accept can add to what is held while this runs.
+        held = capacity.peak(await reservations.held_ahead(conn, listing_id))
+        if changes["capacity"] < held:
+            raise _invalid(
+                [
+                    {
+                        "path": "body.capacity",
+                        "message": f"{held} are held by reservations at their peak; cannot go lower",
+                        "source": "body",
+                    }
+                ]
+            )
     draft = await _checked(conn, msgspec.convert(current, Draft))
     updated = await repository.update(conn, listing_id, draft)
     await _announce(conn, updated)

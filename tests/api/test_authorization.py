@@ -37,6 +37,8 @@ class World:
     listing_draft: uuid.UUID
     listing_published: uuid.UUID
     transfer: uuid.UUID
+    service_listing: uuid.UUID
+    reservation: uuid.UUID
     callers: dict[str, dict[str, str]]
     alice: Person
 
@@ -73,8 +75,12 @@ async def world(db: asyncpg.Connection, issuer: LocalIssuer) -> World:
     listing_draft = await factories.listing(db, network, org_active, status="draft")
     listing_published = await factories.listing(db, network, org_active, status="published")
     transfer = await factories.transfer(db, listing_published, taker=org_pending)
+    service_listing = await factories.service_listing(db, network, org_active)
+    reservation = await factories.reservation(db, service_listing, requester=org_pending)
     return World(
         transfer=transfer,
+        service_listing=service_listing,
+        reservation=reservation,
         listing_draft=listing_draft,
         listing_published=listing_published,
         network=network,
@@ -161,6 +167,19 @@ def cases(w: World) -> list[Case]:
         Case("GET", f"/v1/transfers/{w.transfer}", (401, 404, 404, 404)),
         Case("POST", f"/v1/transfers/{w.transfer}/accept", (401, 404, 404, 404), {}),
         Case("POST", f"/v1/transfers/{w.transfer}/cancel", (401, 404, 404, 404), {}),
+        Case(
+            "POST",
+            f"/v1/listings/{w.service_listing}/reservations",
+            (401, 404, 404, 404),
+            {"start": "2030-03-02T08:00:00Z", "end": "2030-03-02T12:00:00Z", "quantity": 1},
+        ),
+        Case("GET", f"/v1/listings/{w.service_listing}/availability", (404, 404, 404, 404)),
+        Case("GET", "/v1/reservations", (401, 200, 200, 200)),
+        Case("GET", f"/v1/reservations/{w.reservation}", (401, 404, 404, 404)),
+        Case("POST", f"/v1/reservations/{w.reservation}/accept", (401, 404, 404, 404), {}),
+        Case(
+            "POST", f"/v1/reservations/{w.reservation}/cancel", (401, 404, 404, 404), {"reason": "Hijacked"}
+        ),
         Case("GET", f"/v1/networks/{n}/impact", (401, 403, 403, 403)),
         Case("GET", f"/v1/networks/{n}/impact?format=csv", (401, 403, 403, 403)),
         # Public, but none of the wrong callers sees the network-only listing: see the test below.
@@ -214,6 +233,11 @@ COVERED_TEMPLATES = {
     ("GET", "/v1/networks/{network_id}/impact"),
     ("GET", "/v1/search/listings"),
     ("POST", "/v1/search/listings"),
+    ("POST", "/v1/listings/{listing_id}/reservations"),
+    ("GET", "/v1/listings/{listing_id}/availability"),
+    ("GET", "/v1/reservations"),
+    ("GET", "/v1/reservations/{reservation_id}"),
+    ("POST", "/v1/reservations/{reservation_id}/{action}"),
 }
 
 

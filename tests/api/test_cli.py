@@ -149,13 +149,21 @@ def test_token_refuses_a_role_without_its_target(tmp_path: Path) -> None:
 async def test_demo_data_loads_twice_without_duplicates(db: asyncpg.Connection) -> None:
     from api.demo.loader import load_demo
 
-    tables = ("networks", "organisations", "memberships", "listings")
+    tables = ("networks", "organisations", "memberships", "listings", "reservations", "reservation_events")
     await load_demo(db, "http://127.0.0.1:8000")
     counts = [await db.fetchval(f"SELECT count(*) FROM {t}") for t in tables]
     await load_demo(db, "http://127.0.0.1:8000")
     assert [await db.fetchval(f"SELECT count(*) FROM {t}") for t in tables] == counts
     assert counts[1] >= 50
     assert counts[3] >= 200
+    assert counts[4] == 6
+    held = await db.fetchval("SELECT count(*) FROM reservations WHERE holds")
+    assert (held, await db.fetchval("SELECT count(*) FROM reservations WHERE status = 'requested'")) == (4, 2)
+    # Each reservation's last event says where it is.
+    assert not await db.fetchval(
+        """SELECT count(*) FROM reservations r WHERE r.status <> (SELECT e.to_status FROM reservation_events e
+               WHERE e.reservation_id = r.id ORDER BY e.id DESC LIMIT 1)"""
+    )
     published = await db.fetchval("SELECT count(*) FROM listings WHERE status = 'published'")
     assert published > counts[3] / 2
 

@@ -139,6 +139,53 @@ async def test_a_service_has_a_capacity_per_period(
     assert wrong.status_code == 422
 
 
+async def test_a_service_says_how_fast_it_answers_and_how_long_a_booking_may_last(
+    park: Park, client: AsyncTestClient[RequestContext]
+) -> None:
+    storage = {
+        "network_id": str(park.network),
+        "direction": "offer",
+        "category_id": "teststorage",
+        "title": "Quai de chargement partagé",
+        "unit": "m2",
+        "capacity": 1,
+    }
+    headers = park.alice.headers(park.giver)
+    default = (await client.post("/v1/listings", json=storage, headers=headers)).json()
+    assert (
+        default["response_time_hours"],
+        default["min_reservation_hours"],
+        default["max_reservation_hours"],
+    ) == (
+        48,
+        1,
+        8784,
+    )
+    created = await client.post(
+        "/v1/listings",
+        json={**storage, "response_time_hours": 4, "min_reservation_hours": 2, "max_reservation_hours": 10},
+        headers=headers,
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["response_time_hours"] == 4
+    crossed = await client.patch(
+        f"/v1/listings/{created.json()['id']}",
+        json={"min_reservation_hours": 12},
+        headers={**headers, "if-match": created.headers["etag"]},
+    )
+    assert crossed.status_code == 422
+    assert crossed.json()["errors"][0]["path"] == "body.max_reservation_hours"
+    changed = await client.patch(
+        f"/v1/listings/{created.json()['id']}",
+        json={"response_time_hours": 24, "max_reservation_hours": 72},
+        headers={**headers, "if-match": created.headers["etag"]},
+    )
+    assert (changed.json()["response_time_hours"], changed.json()["max_reservation_hours"]) == (24, 72)
+    too_slow = await client.post("/v1/listings", json={**storage, "response_time_hours": 0}, headers=headers)
+    assert too_slow.status_code == 422
+    assert too_slow.json()["errors"][0]["path"] == "body.response_time_hours"
+
+
 async def test_published_listings_reach_members_and_public_ones_everyone(
     park: Park, client: AsyncTestClient[RequestContext], issuer: LocalIssuer, db: asyncpg.Connection
 ) -> None:

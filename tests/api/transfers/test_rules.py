@@ -18,6 +18,7 @@ from api.transfers.lifecycle import TRANSFER, actors_for, allowed_for
 from schemas.transfers import TransferAction, TransferStatus
 from tests import factories
 from tests.api.transfers.conftest import PLAN_HAZARD, Park, act, ask, available
+from tests.concurrency import concurrent_client
 
 STATUSES: tuple[TransferStatus, ...] = get_args(TransferStatus)
 ACTIONS: tuple[str, ...] = get_args(TransferAction)
@@ -81,7 +82,7 @@ async def test_the_wrong_party_is_403_and_a_stranger_404(
 
 
 async def test_fifty_concurrent_accepts_on_a_stock_of_seven_take_exactly_seven(
-    park: Park, client: AsyncTestClient[RequestContext], db: asyncpg.Connection, issuer: LocalIssuer
+    park: Park, asgi: RequestContext, db: asyncpg.Connection, issuer: LocalIssuer
 ) -> None:
     await db.execute("UPDATE listings SET quantity = 7, available_quantity = 7 WHERE id = $1", park.offer)
     transfer_ids = []
@@ -90,12 +91,16 @@ async def test_fifty_concurrent_accepts_on_a_stock_of_seven_take_exactly_seven(
         await factories.membership(db, park.network, taker, "active")
         transfer_ids.append(await factories.transfer(db, park.offer, taker=taker, quantity=1))
 
-    async def accept(transfer_id: uuid.UUID) -> int:
-        response = await client.post(f"/v1/transfers/{transfer_id}/accept", json={}, headers=park.as_giver())
-        assert response.status_code in (200, 409), response.text
-        return response.status_code
+    async with concurrent_client(asgi) as client:
 
-    statuses = await asyncio.gather(*(accept(t) for t in transfer_ids))
+        async def accept(transfer_id: uuid.UUID) -> int:
+            response = await client.post(
+                f"/v1/transfers/{transfer_id}/accept", json={}, headers=park.as_giver()
+            )
+            assert response.status_code in (200, 409), response.text
+            return response.status_code
+
+        statuses = await asyncio.gather(*(accept(t) for t in transfer_ids))
     assert statuses.count(200) == 7
     assert statuses.count(409) == 43
     assert await available(db, park.offer) == 0
@@ -157,15 +162,16 @@ async def test_a_retry_with_the_same_idempotency_key_returns_the_first_transfer(
 
 
 async def test_concurrent_retries_create_one_transfer(
-    park: Park, client: AsyncTestClient[RequestContext], db: asyncpg.Connection
+    park: Park, asgi: RequestContext, db: asyncpg.Connection
 ) -> None:
     headers = {**park.as_taker(), "idempotency-key": "retry-storm"}
-    responses = await asyncio.gather(
-        *(
-            client.post(f"/v1/listings/{park.offer}/transfers", json={"quantity": 2}, headers=headers)
-            for _ in range(8)
+    async with concurrent_client(asgi) as client:
+        responses = await asyncio.gather(
+            *(
+                client.post(f"/v1/listings/{park.offer}/transfers", json={"quantity": 2}, headers=headers)
+                for _ in range(8)
+            )
         )
-    )
     assert {r.status_code for r in responses} == {201}
     assert len({r.json()["id"] for r in responses}) == 1
     assert await db.fetchval("SELECT count(*) FROM transfers") == 1

@@ -1,0 +1,217 @@
+"""HTTP routes for reservations of shared services and the availability they leave."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from litestar import Controller, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+
+from api.auth.principal import Principal
+from api.db.pool import Connection
+from api.errors import (
+    ForbiddenError,
+    NotFoundError,
+    PreconditionFailedError,
+    RequestValidationError,
+    UnauthorizedError,
+)
+from api.http import IfMatch, LimitQuery, etag
+from api.lifecycle import IllegalTransitionError
+from api.openapi import BEARER, problem_responses
+from api.reservations import service
+from api.reservations.rules import InsufficientCapacityError, ListingNotBookableError
+from api.transfers.routes import IdempotencyKey
+from api.transfers.service import IdempotencyKeyReusedError
+from schemas.pagination import Page
+from schemas.reservations import (
+    Availability,
+    Reservation,
+    ReservationAction,
+    ReservationActionBody,
+    ReservationCreate,
+    ReservationStatus,
+)
+
+# Read as text and parsed by the service, so that a bad value is reported as `query.from`, not under
+# the Python parameter's name.
+From = Annotated[
+    str | None,
+    QueryParameter(
+        name="from",
+        required=False,
+        description="Start of the window (RFC 3339, with a time zone).",
+        schema_extra={"format": "date-time"},
+    ),
+]
+To = Annotated[
+    str | None,
+    QueryParameter(
+        name="to",
+        required=False,
+        description="End of the window, exclusive (RFC 3339, with a time zone).",
+        schema_extra={"format": "date-time"},
+    ),
+]
+
+
+def _tagged(reservation: Reservation, status_code: int = 200, **headers: str) -> Response[Reservation]:
+    return Response(
+        reservation, status_code=status_code, headers={"ETag": etag(reservation.version), **headers}
+    )
+
+
+class ListingReservationController(Controller):
+    path = "/v1/listings/{listing_id:uuid}"
+    tags = ("reservations",)
+
+    @post(
+        "/reservations",
+        operation_id="createReservation",
+        summary="Ask to book capacity of a service over a period",
+        security=BEARER,
+        responses=problem_responses(
+            RequestValidationError,
+            IdempotencyKeyReusedError,
+            UnauthorizedError,
+            ForbiddenError,
+            NotFoundError,
+            InsufficientCapacityError,
+            ListingNotBookableError,
+        ),
+    )
+    async def create_reservation(
+        self,
+        conn: NamedDependency[Connection],
+        principal: NamedDependency[Principal],
+        listing_id: FromPath[uuid.UUID],
+        data: JSONBody[ReservationCreate],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[Reservation]:
+        """The acting organisation (an active member of the network, not the provider) asks for `quantity`
+        of a published service offer over the half-open period `[start, end)`: in the future, within the
+        listing's availability window, between its `min_reservation_hours` and `max_reservation_hours`. A
+        request that cannot fit beside the reservations already held is refused with 409 and
+        `free_capacity`; a request holds nothing until the provider accepts it. With `Idempotency-Key`, a
+        retry answers the first reservation (`Idempotent-Replayed: true`)."""
+        reservation, replayed = await service.create_reservation(
+            conn, principal, listing_id, data, idempotency_key
+        )
+        extra = {"Idempotent-Replayed": "true"} if replayed else {}
+        return _tagged(reservation, 201, **extra)
+
+    @get(
+        "/availability",
+        operation_id="getListingAvailability",
+        summary="Free capacity of a service over time",
+        responses=problem_responses(
+            RequestValidationError, UnauthorizedError, ForbiddenError, NotFoundError, ListingNotBookableError
+        ),
+    )
+    async def availability(
+        self,
+        conn: NamedDependency[Connection],
+        principal: NamedDependency[Principal],
+        listing_id: FromPath[uuid.UUID],
+        date_from: From = None,
+        date_to: To = None,
+    ) -> Availability:
+        """The capacity not held by accepted, awaiting-payment, confirmed or in-progress reservations, over
+        `[from, to)` (default: the next 30 days; at most 366 days) clipped to the listing's availability
+        window, as consecutive intervals. Requests not yet accepted hold nothing and do not show."""
+        return await service.availability(conn, principal, listing_id, date_from, date_to)
+
+
+class ReservationController(Controller):
+    path = "/v1/reservations"
+    tags = ("reservations",)
+
+    @get(
+        "/",
+        operation_id="listReservations",
+        summary="List reservations",
+        security=BEARER,
+        responses=problem_responses(RequestValidationError, UnauthorizedError, ForbiddenError),
+    )
+    async def list_reservations(
+        self,
+        conn: NamedDependency[Connection],
+        principal: NamedDependency[Principal],
+        status: FromQuery[ReservationStatus | None] = None,
+        listing_id: FromQuery[uuid.UUID | None] = None,
+        role: FromQuery[Literal["requester", "provider"] | None] = None,
+        date_from: From = None,
+        date_to: To = None,
+        cursor: FromQuery[str | None] = None,
+        limit: LimitQuery = 50,
+    ) -> Page[Reservation]:
+        """The acting organisation's reservations, as requester or provider (`role` keeps one side), and
+        every reservation of the networks the caller operates; newest first. `from`/`to` keep those whose
+        period overlaps `[from, to)`."""
+        filters = {
+            "status": status,
+            "listing_id": listing_id,
+            "role": role,
+            "period_from": date_from,
+            "period_to": date_to,
+        }
+        return await service.list_reservations(conn, principal, filters, cursor, limit)
+
+    @get(
+        "/{reservation_id:uuid}",
+        operation_id="getReservation",
+        summary="Get a reservation and its history",
+        security=BEARER,
+        responses=problem_responses(UnauthorizedError, ForbiddenError, NotFoundError),
+    )
+    async def get_reservation(
+        self,
+        conn: NamedDependency[Connection],
+        principal: NamedDependency[Principal],
+        reservation_id: FromPath[uuid.UUID],
+    ) -> Response[Reservation]:
+        """A reservation of the acting organisation (as requester or provider) or of a network the caller
+        operates, with its events and the actions the caller may take. Its `ETag` may be sent as
+        `If-Match` with an action."""
+        return _tagged(await service.get_reservation(conn, principal, reservation_id))
+
+    @post(
+        "/{reservation_id:uuid}/{action:str}",
+        operation_id="actOnReservation",
+        summary="Accept, decline, confirm, cancel or complete a reservation",
+        status_code=200,
+        security=BEARER,
+        responses=problem_responses(
+            RequestValidationError,
+            UnauthorizedError,
+            ForbiddenError,
+            NotFoundError,
+            IllegalTransitionError,
+            InsufficientCapacityError,
+            ListingNotBookableError,
+            PreconditionFailedError,
+        ),
+    )
+    async def act(
+        self,
+        conn: NamedDependency[Connection],
+        principal: NamedDependency[Principal],
+        reservation_id: FromPath[uuid.UUID],
+        action: FromPath[ReservationAction],
+        data: JSONBody[ReservationActionBody | None] = None,
+        if_match: IfMatch = None,
+    ) -> Response[Reservation]:
+        """Move a reservation through its lifecycle (see the README's table). The provider `accept`s
+        (capacity is held from then on, checked again with the listing locked: 409 with `free_capacity`
+        when it no longer fits; a priced listing goes to `awaiting_payment`, a free one to `accepted`) or
+        `decline`s; the requester `confirm`s an accepted one; either side or an operator `cancel`s before
+        the start, with a `reason`; the provider may `complete` early. Deadlines, start and end are applied
+        by the clock, even before the sweep runs. An action the status does not allow is a 409 listing
+        the allowed ones; the other party's is a 403. `If-Match` is optional; a stale one is a 412."""
+        return _tagged(
+            await service.act(
+                conn, principal, reservation_id, action, data or ReservationActionBody(), if_match
+            )
+        )
