@@ -32,6 +32,13 @@ async def _keep_session(conn: Connection) -> None:
     still rolls back a transaction left open."""
 
 
+# Session settings of every API connection. The API's statements are short: JIT compilation costs
+# tens of milliseconds on a plan that reads tens of thousands of rows (a facet count), more than it
+# saves; parallel workers compete for the same cores as the other requests' backends. Set at
+# connection start, since released connections keep their session (see `_keep_session`).
+SERVER_SETTINGS: dict[str, str] = {"jit": "off", "max_parallel_workers_per_gather": "0"}
+
+
 async def create_pool(dsn: str, *, min_size: int, max_size: int) -> Pool:
     pool: Pool = await asyncpg.create_pool(
         dsn,
@@ -40,6 +47,7 @@ async def create_pool(dsn: str, *, min_size: int, max_size: int) -> Pool:
         init=_init_connection,
         reset=_keep_session,
         command_timeout=30,
+        server_settings=SERVER_SETTINGS,
     )
     return pool
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from api.db.pool import Connection
-from schemas.search import TOTAL_HITS_BOUND, FacetName
+from schemas.search import FacetName
 from search.postgres.text import TYPO_MIN_LETTERS
 from search.query import SearchQuery, Viewer
 
@@ -24,13 +24,13 @@ MARK_START: Final = "\x02"
 MARK_STOP: Final = "\x03"
 
 # What a search may ever show: published, unexpired, not exhausted, of an organisation that is an
-# active member of the listing's network (checked here, so a suspension hides its listings in the
-# same commit), public or in one of the viewer's networks. `{viewer}` is the networks parameter.
-VISIBLE: Final = """l.status = 'published'
+# active member of the listing's network (`member_active`, kept by triggers in the transaction that
+# changes a membership, migration 0010: a suspension hides its listings in the same commit), public
+# or in one of the viewer's networks. `{viewer}` is the networks parameter. The first two terms are
+# the predicate of the search indexes.
+VISIBLE: Final = """l.status = 'published' AND l.member_active
     AND (l.available_until IS NULL OR l.available_until > now())
     AND (l.available_quantity IS NULL OR l.available_quantity > 0)
-    AND EXISTS (SELECT 1 FROM memberships m WHERE m.network_id = l.network_id
-                AND m.organisation_id = l.organisation_id AND m.status = 'active')
     AND (l.visibility = 'public' OR l.network_id = ANY({viewer}::uuid[]))"""
 
 # The query words ({words}, a text[]) as one tsquery: each word matches its French stem, its English
@@ -65,7 +65,7 @@ FACET_VALUE: Final[dict[FacetName, str]] = {
     "organisation": "l.organisation_id::text",
     "condition": "l.condition",
     "price": "CASE WHEN l.price_kind = 'free' THEN 'free' ELSE 'paid' END",
-    "ess": "o.is_ess::text",
+    "ess": "l.organisation_ess::text",
     "hazardous": "l.hazardous::text",
 }
 FACET_FILTER: Final[dict[FacetName, str]] = {
@@ -79,7 +79,7 @@ FACET_FILTER: Final[dict[FacetName, str]] = {
     "organisation": "l.organisation_id = ANY({p}::uuid[])",
     "condition": "l.condition = ANY({p}::text[])",
     "price": "(CASE WHEN l.price_kind = 'free' THEN 'free' ELSE 'paid' END) = ANY({p}::text[])",
-    "ess": "o.is_ess = {p}::boolean",
+    "ess": "l.organisation_ess = {p}::boolean",
     "hazardous": "l.hazardous = {p}::boolean",
 }
 # What `quantity_at_least` and the quantity sort compare: an offer's available quantity, a need's
@@ -150,12 +150,14 @@ def _summary_sql(query: SearchQuery, viewer: Viewer, words: list[str]) -> tuple[
     ctes: list[str] = []
     columns = ["l.id", "l.published_at"]
     where = [VISIBLE.format(viewer=p.add(list(viewer.networks)))]
-    joins = ["JOIN organisations o ON o.id = l.organisation_id"]
+    joins: list[str] = []
     if words:
         ctes.append(f"q AS MATERIALIZED ({TSQUERY.format(words=p.add(words))})")
         joins.append("CROSS JOIN q")
         where.append("l.search_document @@ q.query")
-        columns.append("ts_rank(l.search_document, q.query) AS rank")
+        # Ranked on the title's small inline vector, not the ~1 kB out-of-line document: title
+        # matches first (by ts_rank), description-only matches after them at 0, then newest.
+        columns.append("ts_rank(l.search_title, q.query) AS rank")
     else:
         columns.append("0::real AS rank")
     if query.near is not None:
@@ -197,44 +199,63 @@ def _summary_sql(query: SearchQuery, viewer: Viewer, words: list[str]) -> tuple[
         kept = [f"b.m_{m}" for m in matched if m != excluded]
         return " AND ".join(kept) if kept else "true"
 
+    # With text, the matches (found through the GIN index, then read from the heap) are kept
+    # once for the three readers below. Without, each reader scans for itself: the page of ids
+    # walks the published_at index and stops at the page, the counts read the covering index.
+    materialized = "MATERIALIZED" if words else "NOT MATERIALIZED"
     ctes.append(
-        f"""base AS MATERIALIZED (
+        f"""base AS {materialized} (
             SELECT {", ".join(columns)}
             FROM listings l {" ".join(joins)}
             WHERE {" AND ".join(where)})"""
     )
     outputs = [
-        f"""(SELECT count(*) FROM (SELECT 1 FROM base b WHERE {all_but(None)}
-             LIMIT {p.add(TOTAL_HITS_BOUND + 1)}) AS t) AS total""",
         f"""ARRAY(SELECT b.id FROM base b WHERE {all_but(None)} ORDER BY {ORDER[query.sort]}
              LIMIT {p.add(query.hits_per_page)} OFFSET {p.add(query.offset)}) AS ids""",
         "(SELECT query::text FROM q) AS tsquery" if words else "NULL::text AS tsquery",
     ]
-    if query.facets:
-        values = ", ".join(f"('{name}', b.f_{name}, {all_but(name)})" for name in query.facets)
-        outputs.append(
-            f"""(SELECT coalesce(json_agg(json_build_array(x.facet, x.value, x.n)), '[]')
-                 FROM (SELECT f.facet, f.value, count(*) AS n
-                       FROM base b, LATERAL (VALUES {values}) AS f(facet, value, ok)
-                       WHERE f.ok AND f.value IS NOT NULL
-                       GROUP BY f.facet, f.value) AS x) AS facets"""
-        )
-    else:
-        outputs.append("'[]'::json AS facets")
+    # The total and every facet's counts in one pass over the matches: one grouping set per facet
+    # (hashed side by side) and the empty set for the total. A facet counts the rows that pass
+    # every filter but its own, hence one filtered count per facet.
+    facets = list(dict.fromkeys(query.facets))
+    sets = ["()", *(f"(b.f_{name})" for name in facets)]
+    which = "".join(f" WHEN grouping(b.f_{name}) = 0 THEN {i}" for i, name in enumerate(facets))
+    facet = f"CASE{which} ELSE -1 END" if facets else "-1"
+    value = (
+        "CASE" + "".join(f" WHEN grouping(b.f_{n}) = 0 THEN b.f_{n}" for n in facets) + " END"
+        if facets
+        else "NULL::text"
+    )
+    count = "".join(
+        f" WHEN grouping(b.f_{n}) = 0 THEN count(*) FILTER (WHERE {all_but(n)})" for n in facets
+    )
+    everything = f"count(*) FILTER (WHERE {all_but(None)})"
+    count = f"CASE{count} ELSE {everything} END" if facets else everything
+    outputs.append(
+        f"""(SELECT json_agg(json_build_array(x.facet, x.value, x.n))
+             FROM (SELECT {facet} AS facet, {value} AS value, {count} AS n
+                   FROM base b GROUP BY GROUPING SETS ({", ".join(sets)})) AS x
+             WHERE x.facet < 0 OR (x.value IS NOT NULL AND x.n > 0)) AS counts"""
+    )
     return f"WITH {', '.join(ctes)} SELECT {', '.join(outputs)}", p.values
 
 
 async def summary(conn: Connection, query: SearchQuery, viewer: Viewer, words: list[str]) -> Summary:
-    """The page's ids in order, the total (up to the bound + 1) and the facet counts."""
+    """The page's ids in order, the exact total and the facet counts."""
     sql, values = _summary_sql(query, viewer, words)
     row = await conn.fetchrow(sql, *values)
     assert row is not None  # an aggregate-only SELECT always returns its one row
-    facets: dict[str, dict[str, int]] = {name: {} for name in query.facets}
-    for facet, value, count in row["facets"]:
-        facets[facet][value] = count
+    names = list(dict.fromkeys(query.facets))
+    facets: dict[str, dict[str, int]] = {name: {} for name in names}
+    total = 0
+    for facet, value, count in row["counts"]:
+        if facet < 0:
+            total = count
+        else:
+            facets[names[facet]][value] = count
     for name, counts in facets.items():  # most frequent first, then by value
         facets[name] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-    return Summary(list(row["ids"]), row["total"], facets, row["tsquery"])
+    return Summary(list(row["ids"]), total, facets, row["tsquery"])
 
 
 async def hits(
