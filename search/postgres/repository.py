@@ -32,6 +32,10 @@ VISIBLE: Final = """l.status = 'published' AND l.member_active
     AND (l.available_until IS NULL OR l.available_until > now())
     AND (l.available_quantity IS NULL OR l.available_quantity > 0)
     AND (l.visibility = 'public' OR l.network_id = ANY({viewer}::uuid[]))"""
+# The same for a viewer of no network (anonymous): an equality the facets index can range-scan.
+VISIBLE_PUBLIC: Final = VISIBLE.replace(
+    "(l.visibility = 'public' OR l.network_id = ANY({viewer}::uuid[]))", "l.visibility = 'public'"
+)
 
 # The query words ({words}, a text[]) as one tsquery: each word matches its French stem, its English
 # stem, itself (as a prefix when it is the last word) and, from 5 letters, the words of the
@@ -106,6 +110,12 @@ HIT_COLUMNS: Final = """l.id, l.organisation_id, o.name AS organisation_name, l.
 HEADLINE_OPTIONS: Final = f"StartSel={MARK_START}, StopSel={MARK_STOP}, HighlightAll=true"
 
 
+def visible(p: Params, viewer: Viewer) -> str:
+    if not viewer.networks:
+        return VISIBLE_PUBLIC
+    return VISIBLE.format(viewer=p.add(list(viewer.networks)))
+
+
 class Params:
     """Positional parameters, numbered as they are added."""
 
@@ -149,7 +159,7 @@ def _summary_sql(query: SearchQuery, viewer: Viewer, words: list[str]) -> tuple[
     p = Params()
     ctes: list[str] = []
     columns = ["l.id", "l.published_at"]
-    where = [VISIBLE.format(viewer=p.add(list(viewer.networks)))]
+    where = [visible(p, viewer)]
     joins: list[str] = []
     if words:
         ctes.append(f"q AS MATERIALIZED ({TSQUERY.format(words=p.add(words))})")
@@ -214,10 +224,16 @@ def _summary_sql(query: SearchQuery, viewer: Viewer, words: list[str]) -> tuple[
              LIMIT {p.add(query.hits_per_page)} OFFSET {p.add(query.offset)}) AS ids""",
         "(SELECT query::text FROM q) AS tsquery" if words else "NULL::text AS tsquery",
     ]
-    # The total and every facet's counts in one pass over the matches: one grouping set per facet
-    # (hashed side by side) and the empty set for the total. A facet counts the rows that pass
-    # every filter but its own, hence one filtered count per facet.
+    # The total and every facet's counts in one pass over the matches: the matches are first
+    # counted per combination of facet values and filter outcomes (one hash lookup a row, a few
+    # hundred groups), then those groups are summed per facet with one grouping set each and the
+    # empty set for the total. A facet counts the rows that pass every filter but its own, hence
+    # one filtered sum per facet.
     facets = list(dict.fromkeys(query.facets))
+    keys = [*(f"b.f_{name}" for name in facets), *(f"b.m_{name}" for name in matched)]
+    combos = f"SELECT {', '.join([*keys, 'count(*) AS n'])} FROM base b"
+    if keys:
+        combos += f" GROUP BY {', '.join(keys)}"
     sets = ["()", *(f"(b.f_{name})" for name in facets)]
     which = "".join(f" WHEN grouping(b.f_{name}) = 0 THEN {i}" for i, name in enumerate(facets))
     facet = f"CASE{which} ELSE -1 END" if facets else "-1"
@@ -227,14 +243,15 @@ def _summary_sql(query: SearchQuery, viewer: Viewer, words: list[str]) -> tuple[
         else "NULL::text"
     )
     count = "".join(
-        f" WHEN grouping(b.f_{n}) = 0 THEN count(*) FILTER (WHERE {all_but(n)})" for n in facets
+        f" WHEN grouping(b.f_{n}) = 0 THEN coalesce(sum(b.n) FILTER (WHERE {all_but(n)}), 0)::bigint"
+        for n in facets
     )
-    everything = f"count(*) FILTER (WHERE {all_but(None)})"
+    everything = f"coalesce(sum(b.n) FILTER (WHERE {all_but(None)}), 0)::bigint"
     count = f"CASE{count} ELSE {everything} END" if facets else everything
     outputs.append(
         f"""(SELECT json_agg(json_build_array(x.facet, x.value, x.n))
              FROM (SELECT {facet} AS facet, {value} AS value, {count} AS n
-                   FROM base b GROUP BY GROUPING SETS ({", ".join(sets)})) AS x
+                   FROM ({combos}) AS b GROUP BY GROUPING SETS ({", ".join(sets)})) AS x
              WHERE x.facet < 0 OR (x.value IS NOT NULL AND x.n > 0)) AS counts"""
     )
     return f"WITH {', '.join(ctes)} SELECT {', '.join(outputs)}", p.values
@@ -268,7 +285,7 @@ async def hits(
     p = Params()
     columns = [HIT_COLUMNS]
     ids_param = p.add(ids)
-    where = VISIBLE.format(viewer=p.add(list(viewer.networks)))
+    where = visible(p, viewer)
     if query.near is not None:
         distance = DISTANCE_KM.format(lat=p.add(query.near.latitude), lon=p.add(query.near.longitude))
         columns.append(f"{distance} AS distance_km")

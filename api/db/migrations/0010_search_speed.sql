@@ -84,8 +84,7 @@ CREATE TRIGGER organisations_sync_listings AFTER UPDATE OF is_ess ON organisatio
 UPDATE listings SET member_active = member_active;
 
 -- The indexes search reads carry the new visibility predicate, so that a suspended member's
--- listings are not even in them. The covering index serves facets-only searches and `newest`
--- with an index-only scan: every column a visibility check, a facet count or the order needs.
+-- listings are not even in them.
 DROP INDEX listings_search_document_idx;
 DROP INDEX listings_search_earth_idx;
 DROP INDEX listings_search_published_idx;
@@ -93,7 +92,14 @@ CREATE INDEX listings_search_document_idx ON listings USING gin (search_document
     WHERE status = 'published' AND member_active;
 CREATE INDEX listings_search_earth_idx ON listings USING gist (ll_to_earth(latitude, longitude))
     WHERE status = 'published' AND member_active;
-CREATE INDEX listings_search_published_idx ON listings (published_at DESC, id DESC)
-    INCLUDE (visibility, network_id, available_until, available_quantity, direction, nature,
-             category_id, condition, price_kind, hazardous, organisation_ess)
+-- In the order of `newest` and of relevance without text (NULLS LAST, as the ORDER BY says, so a
+-- page stops after its rows), with what visibility checks: an index-only walk.
+CREATE INDEX listings_search_published_idx ON listings (published_at DESC NULLS LAST, id DESC)
+    INCLUDE (visibility, network_id, available_until, available_quantity)
+    WHERE status = 'published' AND member_active;
+-- Facet counts without text: an index-only scan of the visible range (anonymous callers read the
+-- public half only) carrying every column visibility and the common facets need.
+CREATE INDEX listings_search_facets_idx ON listings (visibility, network_id)
+    INCLUDE (available_until, available_quantity, direction, nature, category_id, condition,
+             price_kind, hazardous, organisation_ess)
     WHERE status = 'published' AND member_active;
