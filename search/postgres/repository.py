@@ -31,10 +31,11 @@ MARK_STOP: Final = "\x03"
 VISIBLE: Final = """l.status = 'published' AND l.member_active
     AND (l.available_until IS NULL OR l.available_until > now())
     AND (l.available_quantity IS NULL OR l.available_quantity > 0)
-    AND (l.visibility = 'public' OR l.network_id = ANY({viewer}::uuid[]))"""
+    AND (l.visibility = 'public' OR (l.visibility = 'network' AND l.network_id = ANY({viewer}::uuid[])))"""
 # The same for a viewer of no network (anonymous): an equality the facets index can range-scan.
 VISIBLE_PUBLIC: Final = VISIBLE.replace(
-    "(l.visibility = 'public' OR l.network_id = ANY({viewer}::uuid[]))", "l.visibility = 'public'"
+    "(l.visibility = 'public' OR (l.visibility = 'network' AND l.network_id = ANY({viewer}::uuid[])))",
+    "l.visibility = 'public'",
 )
 
 # The query words ({words}, a text[]) as one tsquery: each word matches its French stem, its English
@@ -160,14 +161,14 @@ def _summary_sql(query: SearchQuery, viewer: Viewer, words: list[str]) -> tuple[
     ctes: list[str] = []
     columns = ["l.id", "l.published_at"]
     where = [visible(p, viewer)]
-    joins: list[str] = []
     if words:
         ctes.append(f"q AS MATERIALIZED ({TSQUERY.format(words=p.add(words))})")
-        joins.append("CROSS JOIN q")
-        where.append("l.search_document @@ q.query")
+        # A scalar subquery (one value for the whole statement), not a join: a plain condition
+        # each GIN index of the visibility OR can take.
+        where.append("l.search_document @@ (SELECT query FROM q)")
         # Ranked on the title's small inline vector, not the ~1 kB out-of-line document: title
         # matches first (by ts_rank), description-only matches after them at 0, then newest.
-        columns.append("ts_rank(l.search_title, q.query) AS rank")
+        columns.append("ts_rank(l.search_title, (SELECT query FROM q)) AS rank")
     else:
         columns.append("0::real AS rank")
     if query.near is not None:
@@ -216,7 +217,7 @@ def _summary_sql(query: SearchQuery, viewer: Viewer, words: list[str]) -> tuple[
     ctes.append(
         f"""base AS {materialized} (
             SELECT {", ".join(columns)}
-            FROM listings l {" ".join(joins)}
+            FROM listings l
             WHERE {" AND ".join(where)})"""
     )
     outputs = [

@@ -88,11 +88,14 @@ UPDATE listings SET member_active = member_active;
 DROP INDEX listings_search_document_idx;
 DROP INDEX listings_search_earth_idx;
 DROP INDEX listings_search_published_idx;
--- With visibility in the GIN index (btree_gin), an anonymous search's bitmap holds the public
--- matches only: half the heap pages to visit. Other viewers use the text column alone.
-CREATE EXTENSION IF NOT EXISTS btree_gin;
-CREATE INDEX listings_search_document_idx ON listings USING gin (search_document, visibility)
-    WHERE status = 'published' AND member_active;
+-- Split by visibility, so that an anonymous search's bitmap holds the public matches only (half
+-- the heap pages to visit, half the posting lists to read); a viewer with networks ORs the two
+-- (`visibility = 'public' OR (visibility = 'network' AND network_id = ANY(...))`), and the two
+-- together are no larger than one index over both.
+CREATE INDEX listings_search_document_public_idx ON listings USING gin (search_document)
+    WHERE status = 'published' AND member_active AND visibility = 'public';
+CREATE INDEX listings_search_document_network_idx ON listings USING gin (search_document)
+    WHERE status = 'published' AND member_active AND visibility = 'network';
 CREATE INDEX listings_search_earth_idx ON listings USING gist (ll_to_earth(latitude, longitude))
     WHERE status = 'published' AND member_active;
 -- In the order of `newest` and of relevance without text (NULLS LAST, as the ORDER BY says, so a
