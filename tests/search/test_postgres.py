@@ -47,3 +47,42 @@ async def test_a_suspended_member_vanishes_from_search_in_the_same_commit(
 async def test_readiness_of_the_postgres_backend(pool: Pool) -> None:
     health = await PostgresBackend(pool).health()
     assert (health.ok, health.lag) == (True, 0)
+
+
+async def test_the_copies_on_listings_follow_memberships_and_organisations(
+    db: asyncpg.Connection, pool: Pool
+) -> None:
+    """Search reads `member_active` and `organisation_ess` off the listing (migration 0010): every
+    change that moves them is searchable in its own commit, and a listing cannot set them."""
+    world = await dataset.load(db)
+    backend = PostgresBackend(pool)
+    poly, beta = str(world.ids["poly1"]), world.organisations["B"]
+
+    async def ess() -> set[str]:
+        result = await backend.search(SearchQuery(ess=True, hits_per_page=100), Viewer())
+        return {str(h.id) for h in result.hits}
+
+    assert poly in await ess()
+    await db.execute("UPDATE organisations SET is_ess = false WHERE id = $1", beta)
+    assert poly not in await ess()
+    await db.execute("UPDATE organisations SET is_ess = true WHERE id = $1", beta)
+    assert poly in await ess()
+
+    network = await db.fetchval("SELECT network_id FROM memberships WHERE organisation_id = $1", beta)
+    await db.execute("DELETE FROM memberships WHERE organisation_id = $1", beta)
+    assert await ids(backend, "polystyrene") == set()
+    await db.execute(
+        "INSERT INTO memberships (network_id, organisation_id, status) VALUES ($1, $2, 'active')",
+        network,
+        beta,
+    )
+    assert poly in await ids(backend, "polystyrene")
+
+    await db.execute("UPDATE memberships SET status = 'suspended' WHERE organisation_id = $1", beta)
+    await db.execute("UPDATE listings SET member_active = true WHERE id = $1", world.ids["poly1"])
+    assert await ids(backend, "polystyrene") == set()  # recomputed from the membership
+    new = await dataset.insert(db, world, Spec("new", "B", "N1", "Tourets de câble en bois", days_ago=0))
+    assert await ids(backend, "tourets") == set()  # written while suspended
+    await db.execute("UPDATE memberships SET status = 'active' WHERE organisation_id = $1", beta)
+    assert await ids(backend, "tourets") == {str(new)}
+    assert poly in await ids(backend, "polystyrene")
