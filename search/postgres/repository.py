@@ -166,11 +166,12 @@ def _summary_sql(query: SearchQuery, viewer: Viewer, words: list[str]) -> tuple[
         # A scalar subquery (one value for the whole statement), not a join: a plain condition
         # each GIN index of the visibility OR can take.
         where.append("l.search_document @@ (SELECT query FROM q)")
-        # Ranked on the title's small inline vector, not the ~1 kB out-of-line document: title
-        # matches first (by ts_rank), description-only matches after them at 0, then newest.
-        columns.append("ts_rank(l.search_title, (SELECT query FROM q)) AS rank")
+        # Relevance: title matches first, then newest. A match test on the title's small inline
+        # vector is nearly free; ts_rank cost 1.3 us a row (16 ms of 12 600 matches) for an order
+        # the next key mostly decides anyway.
+        columns.append("l.search_title @@ (SELECT query FROM q) AS rank")
     else:
-        columns.append("0::real AS rank")
+        columns.append("false AS rank")
     if query.near is not None:
         lat, lon = p.add(query.near.latitude), p.add(query.near.longitude)
         distance = DISTANCE_KM.format(lat=lat, lon=lon)
