@@ -4,8 +4,8 @@ Targets (issue 5): with 16 concurrent clients and one API worker, a mix of text 
 match 0.5 % to 30 % of the listings, five facets requested: p50 under 30 ms, p99 under 100 ms.
 The same figures are printed for a search with no text (facets only).
 
-    uv run python bench/search.py              # about 3 minutes on 2 cores
-    uv run python bench/search.py --help
+    uv run python bench/search_latency.py              # about 3 minutes on 2 cores
+    uv run python bench/search_latency.py --help
 
 Uses DATABASE_URL if set (the role needs CREATEDB), else the embedded PostgreSQL under var/bench.
 Reloads the database `symbiose_bench` (bench/dataset.py) unless `--reuse`; the server runs under
@@ -22,10 +22,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
-# Run as a script, Python puts bench/ first on the path, where this file would shadow the `search`
-# package: take it out, and make `bench`, `api` and `search` importable from the root instead.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
-if str(ROOT) not in sys.path:
+if str(ROOT) not in sys.path:  # run as a script: make `bench`, `api` and `search` importable
     sys.path.insert(0, str(ROOT))
 
 FACETS = ["category", "direction", "nature", "condition", "price"]
