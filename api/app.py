@@ -16,6 +16,7 @@ from api.auth.principal import BearerTokenMiddleware, provide_principal
 from api.auth.routes import LocalIssuerController, MeController
 from api.auth.tokens import LocalIssuer, RemoteKeySource, TokenVerifier
 from api.categories.routes import CategoryController, UnitController, WasteCodeController
+from api.db.idempotency import forget_expired_keys
 from api.db.migrations import check_schema
 from api.db.periodic import periodic
 from api.db.pool import Pool, create_pool, provide_transaction
@@ -68,6 +69,7 @@ def create_app(settings: Settings) -> Litestar:
                 async with (
                     periodic(settings.sweep_interval_seconds, lambda: _expire_listings(pool)),
                     periodic(settings.sweep_interval_seconds, lambda: _sweep_reservations(pool)),
+                    periodic(settings.sweep_interval_seconds, lambda: _forget_keys(pool)),
                 ):
                     yield
             finally:
@@ -119,6 +121,11 @@ async def _expire_listings(pool: Pool) -> None:
         count = await expire_due(conn)
     if count:
         logger.info("expired %d listings", count)
+
+
+async def _forget_keys(pool: Pool) -> None:
+    async with pool.acquire() as conn:
+        await forget_expired_keys(conn)
 
 
 async def _sweep_reservations(pool: Pool) -> None:

@@ -166,12 +166,13 @@ def import_command(file: Path, network_slug: str) -> None:
 @main.command()
 def sweep() -> None:
     """Expire what is due (listings past their availability; reservations unanswered or unconfirmed in
-    time) and start or complete confirmed reservations whose period began or ended. Safe to run
-    alongside the API and alongside another sweep."""
+    time), start or complete confirmed reservations whose period began or ended, and forget
+    Idempotency-Keys older than a day. Safe to run alongside the API and alongside another sweep."""
     settings = resolve_database_url(_settings())
     assert settings.database_url is not None
 
     async def run(dsn: str) -> tuple[int, int]:
+        from api.db.idempotency import forget_expired_keys
         from api.listings.service import expire_due
         from api.reservations.service import SWEEP_BATCH, sweep_due
 
@@ -185,7 +186,9 @@ def sweep() -> None:
                     moved = await sweep_due(conn)
                 reservations += moved
                 if moved < SWEEP_BATCH:
-                    return listings, reservations
+                    break
+            await forget_expired_keys(conn)
+            return listings, reservations
         finally:
             await conn.close()
 
