@@ -1,12 +1,49 @@
-"""How long an `Idempotency-Key` is remembered: a retry within a day returns the first result."""
+"""`Idempotency-Key` on creation: a retry with the same key returns the first result, for a day.
+
+The key is claimed first, in the creating transaction, so a concurrent retry waits on its row and
+then finds the result; a failed creation rolls its claim back. Each kind of result has its table.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
+import msgspec
+
 from api.db.pool import Connection
+from api.errors import RequestValidationError
 
 KEY_TTL = timedelta(hours=24)
+
+
+class IdempotencyKeyReusedError(RequestValidationError):
+    slug, title_text = "idempotency-key-reused", "This Idempotency-Key was used for another request"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyTable:
+    claim: str
+    read: str
+    bind: str
+
+
+# Table and column names are written out: they are never formatted into SQL.
+TRANSFER_KEYS = KeyTable(
+    claim="""INSERT INTO idempotency_keys (user_id, key, request_hash) VALUES ($1, $2, $3)
+             ON CONFLICT (user_id, key) DO NOTHING RETURNING true""",
+    read="SELECT request_hash, transfer_id FROM idempotency_keys WHERE user_id = $1 AND key = $2",
+    bind="UPDATE idempotency_keys SET transfer_id = $3 WHERE user_id = $1 AND key = $2",
+)
+RESERVATION_KEYS = KeyTable(
+    claim="""INSERT INTO reservation_idempotency_keys (user_id, key, request_hash) VALUES ($1, $2, $3)
+             ON CONFLICT (user_id, key) DO NOTHING RETURNING true""",
+    read="""SELECT request_hash, reservation_id FROM reservation_idempotency_keys
+            WHERE user_id = $1 AND key = $2""",
+    bind="UPDATE reservation_idempotency_keys SET reservation_id = $3 WHERE user_id = $1 AND key = $2",
+)
 
 _FORGET = """
 WITH transfers AS (DELETE FROM idempotency_keys WHERE created_at < now() - $1::interval RETURNING 1),
@@ -14,6 +51,30 @@ WITH transfers AS (DELETE FROM idempotency_keys WHERE created_at < now() - $1::i
          DELETE FROM reservation_idempotency_keys WHERE created_at < now() - $1::interval RETURNING 1)
 SELECT (SELECT count(*) FROM transfers) + (SELECT count(*) FROM reservations)
 """
+
+
+def request_hash(target_id: uuid.UUID, body: msgspec.Struct) -> str:
+    return hashlib.sha256(str(target_id).encode() + b"|" + msgspec.json.encode(body)).hexdigest()
+
+
+async def earlier_result(
+    conn: Connection, table: KeyTable, user_id: uuid.UUID, key: str, fingerprint: str
+) -> uuid.UUID | None:
+    """Claim `key` for this request: None when it is new (go on and create, then `bind`), the first
+    result's id on a retry; 422 when the key came with a different request."""
+    if await conn.fetchval(table.claim, user_id, key, fingerprint):
+        return None
+    row = await conn.fetchrow(table.read, user_id, key)
+    assert row is not None  # claimed in an earlier, committed transaction
+    stored_hash, result_id = row[0], row[1]
+    if stored_hash != fingerprint or result_id is None:
+        raise IdempotencyKeyReusedError("send a new Idempotency-Key for a different request")
+    result: uuid.UUID = result_id
+    return result
+
+
+async def bind(conn: Connection, table: KeyTable, user_id: uuid.UUID, key: str, result_id: uuid.UUID) -> None:
+    await conn.execute(table.bind, user_id, key, result_id)
 
 
 async def forget_expired_keys(conn: Connection, ttl: timedelta = KEY_TTL) -> int:

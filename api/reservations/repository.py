@@ -243,39 +243,6 @@ async def search_page(
     return [_reservation(r) for r in rows]
 
 
-async def claim_key(conn: Connection, user_id: uuid.UUID, key: str, request_hash: str) -> bool:
-    """Take an idempotency key; False when it was taken before. A concurrent holder makes this wait
-    until it commits (then False) or rolls back (then True)."""
-    claimed = await conn.fetchval(
-        """INSERT INTO reservation_idempotency_keys (user_id, key, request_hash) VALUES ($1, $2, $3)
-           ON CONFLICT (user_id, key) DO NOTHING RETURNING true""",
-        user_id,
-        key,
-        request_hash,
-    )
-    return bool(claimed)
-
-
-async def read_key(conn: Connection, user_id: uuid.UUID, key: str) -> tuple[str, uuid.UUID | None]:
-    row = await conn.fetchrow(
-        """SELECT request_hash, reservation_id FROM reservation_idempotency_keys
-           WHERE user_id = $1 AND key = $2""",
-        user_id,
-        key,
-    )
-    assert row is not None  # claimed in an earlier, committed transaction
-    return row["request_hash"], row["reservation_id"]
-
-
-async def bind_key(conn: Connection, user_id: uuid.UUID, key: str, reservation_id: uuid.UUID) -> None:
-    await conn.execute(
-        "UPDATE reservation_idempotency_keys SET reservation_id = $3 WHERE user_id = $1 AND key = $2",
-        user_id,
-        key,
-        reservation_id,
-    )
-
-
 def is_overbooking(exc: asyncpg.PostgresError) -> bool:
     """The exclusion constraint that keeps two whole-capacity holdings from overlapping."""
     return (

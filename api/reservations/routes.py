@@ -10,6 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from api.auth.principal import Principal
+from api.db.idempotency import IdempotencyKeyReusedError
 from api.db.pool import Connection
 from api.errors import (
     ForbiddenError,
@@ -24,7 +25,6 @@ from api.openapi import BEARER, problem_responses
 from api.reservations import service
 from api.reservations.rules import InsufficientCapacityError, ListingNotBookableError
 from api.transfers.routes import IdempotencyKey
-from api.transfers.service import IdempotencyKeyReusedError
 from schemas.pagination import Page
 from schemas.reservations import (
     Availability,

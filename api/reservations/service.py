@@ -11,7 +11,6 @@ capacity (always so at capacity 1).
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,7 +20,7 @@ import msgspec
 
 from api.auth import policy
 from api.auth.principal import Principal
-from api.db import outbox
+from api.db import idempotency, outbox
 from api.db.pool import Connection
 from api.errors import NotFoundError
 from api.http import decode_cursor, encode_cursor, expected_version, stale
@@ -32,7 +31,6 @@ from api.reservations import repository, rules
 from api.reservations.capacity import free_intervals, min_free
 from api.reservations.lifecycle import HOLDS_CAPACITY, RESERVATION, actors_for, allowed_for, due
 from api.reservations.rules import ListingNotBookableError
-from api.transfers.service import IdempotencyKeyReusedError
 from schemas.pagination import Page
 from schemas.reservations import (
     Availability,
@@ -46,10 +44,6 @@ from schemas.reservations import (
 
 MAX_WINDOW = timedelta(days=366)
 SWEEP_BATCH = 500
-
-
-def _request_hash(listing_id: uuid.UUID, data: ReservationCreate) -> str:
-    return hashlib.sha256(str(listing_id).encode() + b"|" + msgspec.json.encode(data)).hexdigest()
 
 
 async def _announce(
@@ -81,12 +75,12 @@ async def create_reservation(
     """Ask for `quantity` of a service over `[start, end)`; (reservation, replayed)."""
     user = policy.authenticated(principal)
     if idempotency_key is not None:
-        request_hash = _request_hash(listing_id, data)
-        if not await repository.claim_key(conn, user.id, idempotency_key, request_hash):
-            stored_hash, reservation_id = await repository.read_key(conn, user.id, idempotency_key)
-            if stored_hash != request_hash or reservation_id is None:
-                raise IdempotencyKeyReusedError("send a new Idempotency-Key for a different request")
-            return await get_reservation(conn, principal, reservation_id), True
+        fingerprint = idempotency.request_hash(listing_id, data)
+        earlier = await idempotency.earlier_result(
+            conn, idempotency.RESERVATION_KEYS, user.id, idempotency_key, fingerprint
+        )
+        if earlier is not None:
+            return await get_reservation(conn, principal, earlier), True
     listing = await get_listing(conn, principal, listing_id)
     acting = policy.acting_organisation(principal)
     statuses = await repository.membership_statuses(
@@ -123,7 +117,7 @@ async def create_reservation(
         {"status": "requested", "action": "request", "listing_id": listing.id},
     )
     if idempotency_key is not None:
-        await repository.bind_key(conn, user.id, idempotency_key, reservation.id)
+        await idempotency.bind(conn, idempotency.RESERVATION_KEYS, user.id, idempotency_key, reservation.id)
     # Everything the answer holds is at hand: no need to read it back.
     allowed = allowed_for(reservation.status, _roles(principal, reservation))
     return msgspec.structs.replace(reservation, events=[event], allowed_actions=allowed), False

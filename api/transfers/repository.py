@@ -280,36 +280,6 @@ async def search_page(
     return [_transfer(r) for r in rows]
 
 
-async def claim_key(conn: Connection, user_id: uuid.UUID, key: str, request_hash: str) -> bool:
-    """Take an idempotency key; False when it was taken before. A concurrent holder makes this wait
-    until it commits (then False) or rolls back (then True)."""
-    claimed = await conn.fetchval(
-        """INSERT INTO idempotency_keys (user_id, key, request_hash) VALUES ($1, $2, $3)
-           ON CONFLICT (user_id, key) DO NOTHING RETURNING true""",
-        user_id,
-        key,
-        request_hash,
-    )
-    return bool(claimed)
-
-
-async def read_key(conn: Connection, user_id: uuid.UUID, key: str) -> tuple[str, uuid.UUID | None]:
-    row = await conn.fetchrow(
-        "SELECT request_hash, transfer_id FROM idempotency_keys WHERE user_id = $1 AND key = $2", user_id, key
-    )
-    assert row is not None  # claimed in an earlier, committed transaction
-    return row["request_hash"], row["transfer_id"]
-
-
-async def bind_key(conn: Connection, user_id: uuid.UUID, key: str, transfer_id: uuid.UUID) -> None:
-    await conn.execute(
-        "UPDATE idempotency_keys SET transfer_id = $3 WHERE user_id = $1 AND key = $2",
-        user_id,
-        key,
-        transfer_id,
-    )
-
-
 IMPACT_GROUPS = {
     "zone": "i.zone_id::text",
     "category": "i.category_id",

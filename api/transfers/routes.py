@@ -14,6 +14,7 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Quer
 from litestar.response import Stream
 
 from api.auth.principal import Principal
+from api.db.idempotency import IdempotencyKeyReusedError
 from api.db.pool import Connection
 from api.errors import ForbiddenError, NotFoundError, RequestValidationError, UnauthorizedError
 from api.http import LimitQuery
@@ -21,7 +22,6 @@ from api.lifecycle import IllegalTransitionError
 from api.openapi import BEARER, problem_responses
 from api.transfers import report, service
 from api.transfers.service import (
-    IdempotencyKeyReusedError,
     InsufficientQuantityError,
     ListingUnavailableError,
     TrackingFormRequiredError,

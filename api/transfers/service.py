@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from datetime import datetime
 from decimal import Decimal
@@ -12,7 +11,7 @@ import msgspec
 
 from api.auth import policy
 from api.auth.principal import Principal
-from api.db import outbox
+from api.db import idempotency, outbox
 from api.db.pool import Connection
 from api.errors import ConflictError, NotFoundError, RequestValidationError
 from api.http import decode_cursor, encode_cursor
@@ -40,10 +39,6 @@ class TrackingFormRequiredError(ConflictError):
     slug, title_text = "tracking-form-required", "Hazardous waste needs a tracking form and a carrier"
 
 
-class IdempotencyKeyReusedError(RequestValidationError):
-    slug, title_text = "idempotency-key-reused", "This Idempotency-Key was used for another request"
-
-
 def _invalid(path: str, message: str) -> RequestValidationError:
     return RequestValidationError(
         f"{path}: {message}", extra={"errors": [{"path": path, "message": message, "source": "body"}]}
@@ -67,10 +62,6 @@ async def _announce_stock(conn: Connection, listing_id: uuid.UUID, left: Decimal
     await outbox.emit(
         conn, "listing.changed", listing_id, {"available_quantity": str(left), "exhausted": left == 0}
     )
-
-
-def _request_hash(listing_id: uuid.UUID, data: TransferCreate) -> str:
-    return hashlib.sha256(str(listing_id).encode() + b"|" + msgspec.json.encode(data)).hexdigest()
 
 
 async def _parties(
@@ -101,12 +92,12 @@ async def create_transfer(
     """Ask for a quantity of an offer, or propose one's own offer to a need; (transfer, replayed)."""
     user = policy.authenticated(principal)
     if idempotency_key is not None:
-        request_hash = _request_hash(listing_id, data)
-        if not await repository.claim_key(conn, user.id, idempotency_key, request_hash):
-            stored_hash, transfer_id = await repository.read_key(conn, user.id, idempotency_key)
-            if stored_hash != request_hash or transfer_id is None:
-                raise IdempotencyKeyReusedError("send a new Idempotency-Key for a different request")
-            return await get_transfer(conn, principal, transfer_id), True
+        fingerprint = idempotency.request_hash(listing_id, data)
+        earlier = await idempotency.earlier_result(
+            conn, idempotency.TRANSFER_KEYS, user.id, idempotency_key, fingerprint
+        )
+        if earlier is not None:
+            return await get_transfer(conn, principal, earlier), True
     listing = await get_listing(conn, principal, listing_id)
     status = await repository.membership_status(conn, listing.network_id, principal.acting_organisation_id)
     acting = policy.transfer_requester(principal, status)
@@ -136,7 +127,7 @@ async def create_transfer(
     await repository.insert_event(conn, transfer.id, "request", None, "requested", user.id, "initiator", None)
     await _announce(conn, transfer.id, "requested", "request")
     if idempotency_key is not None:
-        await repository.bind_key(conn, user.id, idempotency_key, transfer.id)
+        await idempotency.bind(conn, idempotency.TRANSFER_KEYS, user.id, idempotency_key, transfer.id)
     return await get_transfer(conn, principal, transfer.id), False
 
 
