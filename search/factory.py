@@ -16,4 +16,4 @@ async def create_backend(settings: Settings, pool: Pool) -> SearchBackend:
         from search.meili import create_meilisearch_backend
 
         return await create_meilisearch_backend(settings, pool)
-    return PostgresBackend(pool)
+    return PostgresBackend(pool, settings.search_cache_entries)

@@ -15,6 +15,7 @@ from api.db.pool import Pool
 from schemas.search import TOTAL_HITS_BOUND, SearchHit, SearchResult
 from search.backend import BackendHealth
 from search.postgres import repository
+from search.postgres.cache import CATALOGUE_SQL, GENERATION_SQL, Catalogue, ResultCache
 from search.postgres.repository import MARK_START, MARK_STOP
 from search.postgres.text import query_words
 from search.query import SearchQuery, Viewer
@@ -44,10 +45,31 @@ class PostgresBackend:
 
     name = "postgres"
 
-    def __init__(self, pool: Pool) -> None:
+    def __init__(self, pool: Pool, cache_entries: int = 0) -> None:
         self.pool = pool
+        self.cache = ResultCache(cache_entries) if cache_entries > 0 else None
 
     async def search(self, query: SearchQuery, viewer: Viewer) -> SearchResult:
+        if self.cache is None:
+            return await self._search(query, viewer)
+        started = time.perf_counter()
+        key = (query, viewer)
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow(GENERATION_SQL)
+        assert row is not None  # search_generation holds its one row from migration 0011 on
+        cached = self.cache.get(key, row["value"], row["now"])
+        if cached is None:
+            return await self.cache.compute(key, self._catalogue, lambda: self._search(query, viewer))
+        elapsed = round((time.perf_counter() - started) * 1000)
+        return msgspec.structs.replace(cached, processing_time_ms=elapsed)
+
+    async def _catalogue(self) -> Catalogue:
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow(CATALOGUE_SQL)
+        assert row is not None  # search_generation holds its one row from migration 0011 on
+        return Catalogue(row["value"], row["next_expiry"])
+
+    async def _search(self, query: SearchQuery, viewer: Viewer) -> SearchResult:
         started = time.perf_counter()
         words = query_words(query.text)
         async with self.pool.acquire() as conn:
@@ -73,7 +95,14 @@ class PostgresBackend:
                 await conn.fetchval("SELECT 1")
         except Exception as exc:  # reported, not raised: readiness says what is wrong
             return BackendHealth(ok=False, detail=f"postgresql: {type(exc).__name__}")
-        return BackendHealth(ok=True, detail="postgresql: reads the listings tables, no lag")
+        detail = "postgresql: reads the listings tables, no lag"
+        if self.cache is not None:
+            stats = self.cache.stats
+            detail += (
+                f"; result cache {len(self.cache)}/{self.cache.max_entries} entries,"
+                f" {stats.hits} hits, {stats.misses} misses"
+            )
+        return BackendHealth(ok=True, detail=detail)
 
     async def refresh(self) -> None:
         """Nothing to do: every committed change is already searchable."""

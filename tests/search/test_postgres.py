@@ -1,8 +1,10 @@
-"""What only the PostgreSQL backend promises: a change is searchable the moment it commits."""
+"""What only the PostgreSQL backend promises: a change is searchable the moment it commits, with
+the result cache and without it."""
 
 from __future__ import annotations
 
 import asyncpg
+import pytest
 
 from api.db.pool import Pool
 from search.postgres import PostgresBackend
@@ -11,14 +13,20 @@ from tests.search import dataset
 from tests.search.dataset import Spec
 
 
+@pytest.fixture(params=[0, 100], ids=["uncached", "cached"])
+def backend(request: pytest.FixtureRequest, pool: Pool) -> PostgresBackend:
+    return PostgresBackend(pool, cache_entries=request.param)
+
+
 async def ids(backend: PostgresBackend, text: str) -> set[str]:
     result = await backend.search(SearchQuery(text=text, hits_per_page=100), Viewer())
     return {str(h.id) for h in result.hits}
 
 
-async def test_changes_are_searchable_as_soon_as_they_commit(db: asyncpg.Connection, pool: Pool) -> None:
+async def test_changes_are_searchable_as_soon_as_they_commit(
+    db: asyncpg.Connection, backend: PostgresBackend
+) -> None:
     world = await dataset.load(db)
-    backend = PostgresBackend(pool)
     assert await ids(backend, "tourets") == set()
     new = await dataset.insert(db, world, Spec("new", "A", "N1", "Tourets de câble en bois", days_ago=0))
     assert await ids(backend, "tourets") == {str(new)}
@@ -31,10 +39,9 @@ async def test_changes_are_searchable_as_soon_as_they_commit(db: asyncpg.Connect
 
 
 async def test_a_suspended_member_vanishes_from_search_in_the_same_commit(
-    db: asyncpg.Connection, pool: Pool
+    db: asyncpg.Connection, backend: PostgresBackend
 ) -> None:
     world = await dataset.load(db)
-    backend = PostgresBackend(pool)
     assert str(world.ids["poly1"]) in await ids(backend, "polystyrene")
     async with db.transaction():
         await db.execute(
@@ -44,18 +51,17 @@ async def test_a_suspended_member_vanishes_from_search_in_the_same_commit(
     assert await ids(backend, "polystyrene") == set()
 
 
-async def test_readiness_of_the_postgres_backend(pool: Pool) -> None:
-    health = await PostgresBackend(pool).health()
+async def test_readiness_of_the_postgres_backend(backend: PostgresBackend) -> None:
+    health = await backend.health()
     assert (health.ok, health.lag) == (True, 0)
 
 
 async def test_the_copies_on_listings_follow_memberships_and_organisations(
-    db: asyncpg.Connection, pool: Pool
+    db: asyncpg.Connection, backend: PostgresBackend
 ) -> None:
     """Search reads `member_active` and `organisation_ess` off the listing (migration 0010): every
     change that moves them is searchable in its own commit, and a listing cannot set them."""
     world = await dataset.load(db)
-    backend = PostgresBackend(pool)
     poly, beta = str(world.ids["poly1"]), world.organisations["B"]
 
     async def ess() -> set[str]:

@@ -1,0 +1,179 @@
+"""The PostgreSQL backend's result cache answers exactly what the tables answer at that moment."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+
+from api.db.pool import Pool
+from schemas.search import SearchResult
+from search.postgres import PostgresBackend
+from search.postgres.cache import Catalogue, ResultCache
+from search.query import SearchQuery, Viewer
+from tests.search import dataset
+from tests.search.dataset import Spec
+
+PALETTES = SearchQuery(text="palettes", hits_per_page=100)
+ANONYMOUS = Viewer()
+EMPTY = SearchResult(
+    hits=[],
+    facet_distribution={},
+    total_hits=0,
+    total_hits_exact=True,
+    page=1,
+    hits_per_page=20,
+    total_pages=0,
+    processing_time_ms=0,
+    backend="postgres",
+)
+
+
+class CountingBackend(PostgresBackend):
+    """Counts the searches that reach the tables."""
+
+    computed = 0
+
+    async def _search(self, query: SearchQuery, viewer: Viewer) -> SearchResult:
+        self.computed += 1
+        return await super()._search(query, viewer)
+
+
+async def labels(backend: PostgresBackend, world: dataset.World, viewer: Viewer = ANONYMOUS) -> set[str]:
+    result = await backend.search(PALETTES, viewer)
+    return set(world.labels([h.id for h in result.hits]))
+
+
+async def add(db: asyncpg.Connection, world: dataset.World, spec: Spec) -> None:
+    world.ids[spec.label] = await dataset.insert(db, world, spec)
+
+
+async def generation(db: asyncpg.Connection) -> int:
+    value: int = await db.fetchval("SELECT value FROM search_generation")
+    return value
+
+
+async def test_a_repeated_search_is_served_from_the_cache_until_a_commit(
+    db: asyncpg.Connection, pool: Pool
+) -> None:
+    world = await dataset.load(db)
+    backend = CountingBackend(pool, cache_entries=10)
+    first = await labels(backend, world)
+    assert await labels(backend, world) == first
+    assert backend.computed == 1
+    await add(db, world, Spec("new", "A", "N1", "Palettes neuves", days_ago=0))
+    assert await labels(backend, world) == first | {"new"}
+    assert backend.computed == 2
+    await db.execute(
+        "UPDATE organisations SET name = 'Alpha Recyclage' WHERE id = $1", world.organisations["A"]
+    )
+    hits = (await backend.search(PALETTES, Viewer())).hits
+    assert {h.organisation_name for h in hits if h.id == world.ids["new"]} == {"Alpha Recyclage"}
+    assert backend.computed == 3
+
+
+async def test_each_viewer_has_its_own_entries(db: asyncpg.Connection, pool: Pool) -> None:
+    world = await dataset.load(db)
+    backend = CountingBackend(pool, cache_entries=10)
+    anonymous = await labels(backend, world)
+    member = await labels(backend, world, world.viewer("N1"))
+    assert "netpal1" not in anonymous
+    assert member == anonymous | {"netpal1"}
+    assert await labels(backend, world) == anonymous
+    assert backend.computed == 2
+
+
+async def test_a_listing_leaves_a_cached_result_when_it_expires(db: asyncpg.Connection, pool: Pool) -> None:
+    """Nothing is written when a listing's `available_until` passes; the entry ends there."""
+    world = await dataset.load(db)
+    backend = PostgresBackend(pool, cache_entries=10)
+    until = datetime.now(UTC) + timedelta(seconds=1.5)
+    await add(db, world, Spec("brief", "A", "N1", "Palettes du jour", available_until=until))
+    assert "brief" in await labels(backend, world)
+    await asyncio.sleep((until - datetime.now(UTC)).total_seconds() + 0.1)
+    assert "brief" not in await labels(backend, world)
+
+
+async def test_the_generation_moves_once_per_commit_and_not_before(db: asyncpg.Connection) -> None:
+    world = await dataset.load(db)
+    before = await generation(db)
+    async with db.transaction():
+        for n in range(3):
+            await dataset.insert(db, world, Spec(f"new{n}", "A", "N1", "Palettes", days_ago=0))
+        await db.execute(
+            "UPDATE listings SET title = 'Palettes bois' WHERE organisation_id = $1", world.organisations["A"]
+        )
+        await db.execute("UPDATE organisations SET name = 'Alpha' WHERE id = $1", world.organisations["A"])
+        assert await generation(db) == before  # deferred to the commit
+    assert await generation(db) == before + 1
+    rolled_back = db.transaction()
+    await rolled_back.start()
+    await db.execute("UPDATE listings SET title = 'Palettes annulées' WHERE id = $1", world.ids["pal1"])
+    await rolled_back.rollback()
+    assert await generation(db) == before + 1
+    await db.execute("DELETE FROM listings WHERE id = $1", world.ids["pal1"])
+    assert await generation(db) == before + 2
+
+
+async def test_concurrent_misses_of_one_search_compute_it_once(db: asyncpg.Connection, pool: Pool) -> None:
+    world = await dataset.load(db)
+    backend = CountingBackend(pool, cache_entries=10)
+    results = await asyncio.gather(*(labels(backend, world) for _ in range(8)))
+    assert all(r == results[0] for r in results)
+    assert backend.computed == 1
+
+
+async def test_the_cache_keeps_the_most_recently_used_entries() -> None:
+    cache = ResultCache(max_entries=2)
+    now = datetime.now(UTC)
+    queries = [SearchQuery(text=t) for t in ("a", "b", "c")]
+    result = EMPTY
+
+    async def fill(query: SearchQuery, generation: int) -> None:
+        async def catalogue() -> Catalogue:
+            return Catalogue(generation, None)
+
+        async def run() -> SearchResult:
+            return result
+
+        await cache.compute((query, Viewer()), catalogue, run)
+
+    await fill(queries[0], 1)
+    await fill(queries[1], 1)
+    assert cache.get((queries[0], Viewer()), 1, now) is result  # now the most recent
+    await fill(queries[2], 1)
+    assert cache.get((queries[1], Viewer()), 1, now) is None
+    assert cache.get((queries[0], Viewer()), 1, now) is result
+    assert cache.get((queries[0], Viewer()), 2, now) is None  # a newer generation empties it
+    assert len(cache) == 0
+    await fill(queries[0], 1)  # computed at an older generation than the newest seen: not kept
+    assert len(cache) == 0
+
+
+async def test_a_failed_computation_is_not_shared_with_those_waiting_for_it() -> None:
+    cache = ResultCache(max_entries=10)
+    key = (SearchQuery(text="palettes"), Viewer())
+    started = asyncio.Event()
+    runs = 0
+
+    async def catalogue() -> Catalogue:
+        return Catalogue(1, None)
+
+    async def failing() -> SearchResult:
+        started.set()
+        await asyncio.sleep(0.05)
+        raise ConnectionResetError("lost the connection")
+
+    async def working() -> SearchResult:
+        nonlocal runs
+        runs += 1
+        return EMPTY
+
+    leader = asyncio.create_task(cache.compute(key, catalogue, failing))
+    await started.wait()
+    waiter = await cache.compute(key, catalogue, working)
+    with pytest.raises(ConnectionResetError):
+        await leader
+    assert (waiter.total_hits, runs) == (0, 1)
