@@ -177,3 +177,54 @@ async def test_a_failed_computation_is_not_shared_with_those_waiting_for_it() ->
     with pytest.raises(ConnectionResetError):
         await leader
     assert (waiter.total_hits, runs) == (0, 1)
+
+
+async def test_a_commit_is_searchable_at_once_while_others_search(db: asyncpg.Connection, pool: Pool) -> None:
+    """Writers commit while searches keep filling the cache: the search each writer makes right
+    after its commit finds its listing."""
+    world = await dataset.load(db)
+    backend = PostgresBackend(pool, cache_entries=10)
+    writing = True
+
+    async def search_meanwhile() -> int:
+        searches = 0
+        while writing:
+            await backend.search(PALETTES, ANONYMOUS)
+            searches += 1
+        return searches
+
+    async def write_then_search(n: int) -> bool:
+        async with pool.acquire() as conn:
+            listing = await dataset.insert(
+                conn, world, Spec(f"w{n}", "A", "N1", f"Palettes lot {n}", days_ago=0)
+            )
+        return listing in {h.id for h in (await backend.search(PALETTES, ANONYMOUS)).hits}
+
+    searchers = [asyncio.create_task(search_meanwhile()) for _ in range(3)]
+    try:
+        found = await asyncio.gather(*(write_then_search(n) for n in range(12)))
+    finally:
+        writing = False
+        searches = await asyncio.gather(*searchers)
+    assert found == [True] * 12
+    assert min(searches) > 0
+
+
+async def test_a_result_computed_while_a_change_commits_is_not_served_after_it(
+    db: asyncpg.Connection, pool: Pool
+) -> None:
+    """The change commits after the search read the tables but before the search stored its
+    result: the result must stay under the generation read before the tables, never the new one."""
+    world = await dataset.load(db)
+    late = Spec("late", "A", "N1", "Palettes arrivées pendant la recherche", days_ago=0)
+
+    class ChangeCommitsDuringSearch(PostgresBackend):
+        async def _search(self, query: SearchQuery, viewer: Viewer) -> SearchResult:
+            result = await super()._search(query, viewer)
+            if "late" not in world.ids:
+                await add(db, world, late)
+            return result
+
+    backend = ChangeCommitsDuringSearch(pool, cache_entries=10)
+    assert "late" not in await labels(backend, world)
+    assert "late" in await labels(backend, world)
