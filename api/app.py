@@ -41,6 +41,7 @@ from api.transfers.routes import (
     TransferController,
 )
 from search.factory import create_backend
+from search.postgres.repository import forget_old_changes
 
 logger = logging.getLogger(__name__)
 
@@ -124,8 +125,10 @@ async def _expire_listings(pool: Pool) -> None:
 
 
 async def _forget_keys(pool: Pool) -> None:
+    """Idempotency-Keys past their day, and the search change log past its hour."""
     async with pool.acquire() as conn:
         await forget_expired_keys(conn)
+        await forget_old_changes(conn)
 
 
 async def _sweep_reservations(pool: Pool) -> None:

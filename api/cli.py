@@ -167,7 +167,8 @@ def import_command(file: Path, network_slug: str) -> None:
 def sweep() -> None:
     """Expire what is due (listings past their availability; reservations unanswered or unconfirmed in
     time), start or complete confirmed reservations whose period began or ended, and forget
-    Idempotency-Keys older than a day. Safe to run alongside the API and alongside another sweep."""
+    Idempotency-Keys older than a day and the search change log older than an hour. Safe to run
+    alongside the API and alongside another sweep."""
     settings = resolve_database_url(_settings())
     assert settings.database_url is not None
 
@@ -175,6 +176,7 @@ def sweep() -> None:
         from api.db.idempotency import forget_expired_keys
         from api.listings.service import expire_due
         from api.reservations.service import SWEEP_BATCH, sweep_due
+        from search.postgres.repository import forget_old_changes
 
         conn = await asyncpg.connect(dsn)
         try:
@@ -188,6 +190,7 @@ def sweep() -> None:
                 if moved < SWEEP_BATCH:
                     break
             await forget_expired_keys(conn)
+            await forget_old_changes(conn)
             return listings, reservations
         finally:
             await conn.close()

@@ -186,7 +186,7 @@ async def main(args: argparse.Namespace) -> int:
         verdict = "PASS" if p50 < 30 and p99 < 100 else "FAIL"
         print(
             f"  {row.scenario.label:34} p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  {result.rps:6.0f} req/s"
-            f"  {row.cache_line:24} {verdict}"
+            f"  {row.cache_line:46} {verdict}"
         )
     return 0 if all(r.result.errors == 0 for r in rows) else 1
 
@@ -210,26 +210,30 @@ class Row:
     scenario: Scenario
     result: Any
     hits: int
+    revalidated: int
     misses: int
 
     @property
     def cache_line(self) -> str:
         if not self.scenario.cache:
             return "every search computed"
-        served = self.hits + self.misses
-        return f"{self.hits / served * 100:5.1f} % from the cache" if served else ""
+        searches = self.hits + self.revalidated + self.misses
+        if not searches:
+            return ""
+        served, checked = (self.hits + self.revalidated) / searches, self.revalidated / searches
+        return f"{served * 100:5.1f} % from the cache ({checked * 100:4.1f} % after a check)"
 
 
-_CACHE_STATS = re.compile(rb"(\d+) hits, (\d+) misses")
+_CACHE_STATS = re.compile(rb"(\d+) hits, (\d+) revalidated, (\d+) misses")
 
 
-async def cache_stats(port: int) -> tuple[int, int]:
-    """The result cache's counters, as readiness reports them (0, 0 without a cache)."""
+async def cache_stats(port: int) -> tuple[int, int, int]:
+    """The result cache's counters, as readiness reports them (zeros without a cache)."""
     from bench.listing_read import get
 
     _, body = await get(port, "/health/ready")
     found = _CACHE_STATS.search(body)
-    return (int(found[1]), int(found[2])) if found else (0, 0)
+    return (int(found[1]), int(found[2]), int(found[3])) if found else (0, 0, 0)
 
 
 async def write_listings(dsn: str, per_second: float, stop: asyncio.Event) -> None:
@@ -290,7 +294,7 @@ async def measure(port: int, dsn: str, scenario: Scenario, args: argparse.Namesp
         stop.set()
         if writer is not None:
             await writer
-    row = Row(scenario, result, after[0] - before[0], after[1] - before[1])
+    row = Row(scenario, result, *(a - b for a, b in zip(after, before, strict=True)))
     print(
         f"  {scenario.label:34} {result.rps:7.0f} req/s  p50 {result.percentile_ms(50):6.1f} ms  "
         f"p99 {result.percentile_ms(99):6.1f} ms  errors {result.errors}  {row.cache_line}",

@@ -15,7 +15,7 @@ from api.db.pool import Pool
 from schemas.search import TOTAL_HITS_BOUND, SearchHit, SearchResult
 from search.backend import BackendHealth
 from search.postgres import repository
-from search.postgres.cache import CATALOGUE_SQL, GENERATION_SQL, Catalogue, ResultCache
+from search.postgres.cache import Catalogue, Computed, ResultCache
 from search.postgres.repository import MARK_START, MARK_STOP
 from search.postgres.text import query_words
 from search.query import SearchQuery, Viewer
@@ -51,32 +51,46 @@ class PostgresBackend:
 
     async def search(self, query: SearchQuery, viewer: Viewer) -> SearchResult:
         if self.cache is None:
-            return await self._search(query, viewer)
+            return (await self._compute(query, viewer)).result
         started = time.perf_counter()
-        key = (query, viewer)
+        cache, key = self.cache, (query, viewer)
         async with self.pool.acquire() as conn:
-            row = await conn.fetchrow(GENERATION_SQL)
-        assert row is not None  # search_generation holds its one row from migration 0011 on
-        cached = self.cache.get(key, row["value"], row["now"])
-        if cached is None:
-            return await self.cache.compute(key, self._catalogue, lambda: self._search(query, viewer))
+            row = await conn.fetchrow(repository.GENERATION_SQL)
+            assert row is not None  # search_generation holds its one row from migration 0011 on
+            generation = row["value"]
+            entry = cache.get(key, row["now"])
+            if entry is not None and entry.generation < generation:
+                tsquery = entry.computed.tsquery
+                if tsquery is not None and await repository.untouched(
+                    conn, entry.generation, generation, tsquery, query_words(query.text)
+                ):
+                    cache.renew(key, entry, generation)
+                    cache.stats.revalidated += 1
+                else:
+                    entry = None
+            elif entry is not None:
+                cache.stats.hits += 1
+        if entry is None:
+            cache.stats.misses += 1
+            computed = await cache.compute(key, self._catalogue, lambda: self._compute(query, viewer))
+            return computed.result
         elapsed = round((time.perf_counter() - started) * 1000)
-        return msgspec.structs.replace(cached, processing_time_ms=elapsed)
+        return msgspec.structs.replace(entry.computed.result, processing_time_ms=elapsed)
 
     async def _catalogue(self) -> Catalogue:
         async with self.pool.acquire() as conn:
-            row = await conn.fetchrow(CATALOGUE_SQL)
+            row = await conn.fetchrow(repository.CATALOGUE_SQL)
         assert row is not None  # search_generation holds its one row from migration 0011 on
         return Catalogue(row["value"], row["next_expiry"])
 
-    async def _search(self, query: SearchQuery, viewer: Viewer) -> SearchResult:
+    async def _compute(self, query: SearchQuery, viewer: Viewer) -> Computed:
         started = time.perf_counter()
         words = query_words(query.text)
         async with self.pool.acquire() as conn:
             found = await repository.summary(conn, query, viewer, words)
             rows = await repository.hits(conn, found.ids, query, viewer, found.tsquery)
         total = min(found.total, TOTAL_HITS_BOUND)
-        return SearchResult(
+        result = SearchResult(
             hits=[to_hit(row) for row in rows],
             facet_distribution=found.facets,
             total_hits=total,
@@ -87,6 +101,7 @@ class PostgresBackend:
             processing_time_ms=round((time.perf_counter() - started) * 1000),
             backend="postgres",
         )
+        return Computed(result, found.tsquery)
 
     async def health(self) -> BackendHealth:
         """PostgreSQL answers; never behind, since search reads the tables."""
@@ -100,7 +115,7 @@ class PostgresBackend:
             stats = self.cache.stats
             detail += (
                 f"; result cache {len(self.cache)}/{self.cache.max_entries} entries,"
-                f" {stats.hits} hits, {stats.misses} misses"
+                f" {stats.hits} hits, {stats.revalidated} revalidated, {stats.misses} misses"
             )
         return BackendHealth(ok=True, detail=detail)
 

@@ -1,10 +1,13 @@
-"""Search results kept between two changes to what search reads.
+"""Search results kept across the changes that cannot touch them.
 
-A result is stored under the catalogue generation (migration 0011) read before it was computed, and
-served only to a search that reads the same generation, before the first expiry that could change
-it. Every commit that changes listings or organisations moves the generation, so a served result is
-what the tables answer at that moment: the backend stays transactional. Like Elasticsearch's shard
-request cache, which keeps aggregations until the next refresh.
+A result is stored under the catalogue generation (migration 0011) read before it was computed.
+A search that reads the same generation is served the result as it is. A search that reads a later
+one is served it only once PostgreSQL confirms that no change since could touch it: for a text
+search, that its tsquery is unchanged (a new word in the typo vocabulary can widen it) and that no
+listing changed since matches it before or after the change, since a listing that matches neither
+time was in no count and no page. Searches without text are computed again after every change.
+Every result also ends at the first expiry that could change it. Whatever is served is what the
+tables answer at that moment: the backend stays transactional.
 """
 
 from __future__ import annotations
@@ -14,17 +17,9 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
 
 from schemas.search import SearchResult
 from search.query import SearchQuery, Viewer
-
-# Two statements, with no snapshot in common; the next expiry is read first (see `Catalogue`).
-GENERATION_SQL: Final = "SELECT value, now() FROM search_generation"
-CATALOGUE_SQL: Final = """SELECT g.value, (
-        SELECT min(l.available_until) FROM listings l
-        WHERE l.status = 'published' AND l.available_until > now()) AS next_expiry
-    FROM search_generation g"""
 
 Key = tuple[SearchQuery, Viewer]
 
@@ -33,59 +28,68 @@ Key = tuple[SearchQuery, Viewer]
 class Catalogue:
     """The state a result is computed at, read before computing it.
 
-    The data the result reads is at least as new as `generation`: if a change commits in between,
-    the generation has moved on and the entry is never served. Every listing visible then has
-    `available_until > next_expiry`'s `now()`, so none leaves the result before `next_expiry`."""
+    The data the result reads is at least as new as `generation`: a change committed in between
+    has a later generation and is checked against the result before it is served again. Every
+    listing visible then has `available_until > next_expiry`'s `now()`, so none leaves the result
+    before `next_expiry`."""
 
     generation: int
     next_expiry: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
-class Entry:
+class Computed:
     result: SearchResult
+    tsquery: str | None
+    """The tsquery the result matched, as text; None for a search without text."""
+
+
+@dataclass(slots=True)
+class Entry:
+    computed: Computed
+    generation: int
     expires: datetime | None
 
 
 @dataclass(slots=True)
 class CacheStats:
     hits: int = 0
+    revalidated: int = 0
     misses: int = 0
 
 
 class ResultCache:
-    """Least recently used results of the newest generation seen, at most `max_entries`.
+    """At most `max_entries` results, least recently used first out.
 
     Concurrent misses of one key at one generation wait for a single computation."""
 
     def __init__(self, max_entries: int) -> None:
         self.max_entries = max_entries
         self.stats = CacheStats()
-        self._generation = -1
         self._entries: OrderedDict[Key, Entry] = OrderedDict()
-        self._running: dict[tuple[Key, int], asyncio.Future[SearchResult | None]] = {}
+        self._running: dict[tuple[Key, int], asyncio.Future[Computed | None]] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, key: Key, generation: int, now: datetime) -> SearchResult | None:
-        if generation > self._generation:
-            self._entries.clear()  # an older generation is never read again
-            self._generation = generation
-        entry = self._entries.get(key) if generation == self._generation else None
+    def get(self, key: Key, now: datetime) -> Entry | None:
+        """The entry of `key` unless it has expired, whatever its generation."""
+        entry = self._entries.get(key)
         if entry is None or (entry.expires is not None and now >= entry.expires):
-            self.stats.misses += 1
             return None
         self._entries.move_to_end(key)
-        self.stats.hits += 1
-        return entry.result
+        return entry
+
+    def renew(self, key: Key, entry: Entry, generation: int) -> None:
+        """`entry` holds at `generation` too (nothing since touched it)."""
+        entry.generation = max(entry.generation, generation)
 
     async def compute(
         self,
         key: Key,
         read_catalogue: Callable[[], Awaitable[Catalogue]],
-        run: Callable[[], Awaitable[SearchResult]],
-    ) -> SearchResult:
+        run: Callable[[], Awaitable[Computed]],
+    ) -> Computed:
         """`run()`'s result, stored under the catalogue read just before it; a search of the same
         key already running at that generation is awaited instead of run twice."""
         catalogue = await read_catalogue()
@@ -95,24 +99,24 @@ class ResultCache:
             shared = await asyncio.shield(running)
             return shared if shared is not None else await run()
         # None tells the waiters that this computation failed: each then runs the search itself.
-        future: asyncio.Future[SearchResult | None] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Computed | None] = asyncio.get_running_loop().create_future()
         self._running[flight] = future
-        result: SearchResult | None = None
+        computed: Computed | None = None
         try:
-            result = await run()
+            computed = await run()
         finally:
             del self._running[flight]
-            future.set_result(result)
-        self._put(key, catalogue, result)
-        return result
+            future.set_result(computed)
+        self._put(key, catalogue, computed)
+        return computed
 
-    def _put(self, key: Key, catalogue: Catalogue, result: SearchResult) -> None:
-        if catalogue.generation > self._generation:
-            self._entries.clear()
-            self._generation = catalogue.generation
-        if catalogue.generation < self._generation or self.max_entries == 0:
+    def _put(self, key: Key, catalogue: Catalogue, computed: Computed) -> None:
+        if self.max_entries == 0:
             return
-        self._entries[key] = Entry(result, catalogue.next_expiry)
+        current = self._entries.get(key)
+        if current is not None and current.generation > catalogue.generation:
+            return  # a newer result is already there
+        self._entries[key] = Entry(computed, catalogue.generation, catalogue.next_expiry)
         self._entries.move_to_end(key)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Final
 
 from api.db.pool import Connection
@@ -304,3 +305,42 @@ async def hits(
         WHERE {where}
         ORDER BY page.position"""
     return list(await conn.fetch(sql, *p.values))
+
+
+# The result cache's reads and upkeep (search/postgres/cache.py, migration 0011).
+GENERATION_SQL: Final = "SELECT value, now() FROM search_generation"
+# Read before the result is computed (see `Catalogue`).
+CATALOGUE_SQL: Final = """SELECT g.value, (
+        SELECT min(l.available_until) FROM listings l
+        WHERE l.status = 'published' AND l.available_until > now()) AS next_expiry
+    FROM search_generation g"""
+# $1 the entry's generation, $2 the generation read now, $3 the entry's tsquery, $4 the words.
+UNTOUCHED_SQL: Final = f"""WITH q AS MATERIALIZED ({TSQUERY.format(words="$4")})
+    SELECT g.changes_kept_after <= $1
+       AND (SELECT query::text FROM q) = $3
+       AND NOT EXISTS (
+           SELECT 1 FROM search_changes c
+           WHERE c.generation > $1 AND c.generation <= $2
+             AND (c.document IS NULL OR c.document @@ (SELECT query FROM q)))
+    FROM search_generation g"""
+# The change log is kept this long: a result older than that is computed again.
+CHANGES_KEPT: Final = timedelta(hours=1)
+_FORGET_CHANGES: Final = """WITH gone AS (
+        DELETE FROM search_changes WHERE logged_at < clock_timestamp() - $1::interval RETURNING generation)
+    UPDATE search_generation
+    SET changes_kept_after = greatest(changes_kept_after, (SELECT max(generation) FROM gone))
+    WHERE EXISTS (SELECT 1 FROM gone)
+    RETURNING (SELECT count(*) FROM gone)"""
+
+
+async def untouched(conn: Connection, since: int, generation: int, tsquery: str, words: list[str]) -> bool:
+    """Whether no change after generation `since`, up to `generation`, can touch the result of a
+    search of `words` that matched `tsquery` (see search/postgres/cache.py)."""
+    found: bool | None = await conn.fetchval(UNTOUCHED_SQL, since, generation, tsquery, words)
+    return bool(found)
+
+
+async def forget_old_changes(conn: Connection, kept: timedelta = CHANGES_KEPT) -> int:
+    """Delete the change log older than `kept`; results older than that are computed again."""
+    deleted: int | None = await conn.fetchval(_FORGET_CHANGES, kept)
+    return deleted or 0

@@ -27,7 +27,7 @@ async def test_ready_checks_postgresql_and_the_search_backend(
             "name": "search:postgres",
             "ok": True,
             "detail": "postgresql: reads the listings tables, no lag;"
-            " result cache 1/500 entries, 1 hits, 1 misses",
+            " result cache 1/500 entries, 1 hits, 0 revalidated, 1 misses",
             "lag": 0,
         },
     ]

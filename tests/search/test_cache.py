@@ -11,23 +11,27 @@ import pytest
 from api.db.pool import Pool
 from schemas.search import SearchResult
 from search.postgres import PostgresBackend
-from search.postgres.cache import Catalogue, ResultCache
+from search.postgres.cache import Catalogue, Computed, ResultCache
+from search.postgres.repository import forget_old_changes
 from search.query import SearchQuery, Viewer
 from tests.search import dataset
 from tests.search.dataset import Spec
 
 PALETTES = SearchQuery(text="palettes", hits_per_page=100)
 ANONYMOUS = Viewer()
-EMPTY = SearchResult(
-    hits=[],
-    facet_distribution={},
-    total_hits=0,
-    total_hits_exact=True,
-    page=1,
-    hits_per_page=20,
-    total_pages=0,
-    processing_time_ms=0,
-    backend="postgres",
+EMPTY = Computed(
+    SearchResult(
+        hits=[],
+        facet_distribution={},
+        total_hits=0,
+        total_hits_exact=True,
+        page=1,
+        hits_per_page=20,
+        total_pages=0,
+        processing_time_ms=0,
+        backend="postgres",
+    ),
+    tsquery=None,
 )
 
 
@@ -36,9 +40,9 @@ class CountingBackend(PostgresBackend):
 
     computed = 0
 
-    async def _search(self, query: SearchQuery, viewer: Viewer) -> SearchResult:
+    async def _compute(self, query: SearchQuery, viewer: Viewer) -> Computed:
         self.computed += 1
-        return await super()._search(query, viewer)
+        return await super()._compute(query, viewer)
 
 
 async def labels(backend: PostgresBackend, world: dataset.World, viewer: Viewer = ANONYMOUS) -> set[str]:
@@ -128,28 +132,30 @@ async def test_concurrent_misses_of_one_search_compute_it_once(db: asyncpg.Conne
 async def test_the_cache_keeps_the_most_recently_used_entries() -> None:
     cache = ResultCache(max_entries=2)
     now = datetime.now(UTC)
-    queries = [SearchQuery(text=t) for t in ("a", "b", "c")]
-    result = EMPTY
+    keys = [(SearchQuery(text=t), ANONYMOUS) for t in ("a", "b", "c")]
 
-    async def fill(query: SearchQuery, generation: int) -> None:
+    async def fill(key: tuple[SearchQuery, Viewer], generation: int, computed: Computed = EMPTY) -> None:
         async def catalogue() -> Catalogue:
-            return Catalogue(generation, None)
+            return Catalogue(generation, now + timedelta(minutes=1))
 
-        async def run() -> SearchResult:
-            return result
+        async def run() -> Computed:
+            return computed
 
-        await cache.compute((query, Viewer()), catalogue, run)
+        await cache.compute(key, catalogue, run)
 
-    await fill(queries[0], 1)
-    await fill(queries[1], 1)
-    assert cache.get((queries[0], Viewer()), 1, now) is result  # now the most recent
-    await fill(queries[2], 1)
-    assert cache.get((queries[1], Viewer()), 1, now) is None
-    assert cache.get((queries[0], Viewer()), 1, now) is result
-    assert cache.get((queries[0], Viewer()), 2, now) is None  # a newer generation empties it
-    assert len(cache) == 0
-    await fill(queries[0], 1)  # computed at an older generation than the newest seen: not kept
-    assert len(cache) == 0
+    await fill(keys[0], 1)
+    await fill(keys[1], 1)
+    assert cache.get(keys[0], now) is not None  # now the most recent
+    await fill(keys[2], 1)
+    assert cache.get(keys[1], now) is None
+    assert cache.get(keys[0], now) is not None
+    assert cache.get(keys[0], now + timedelta(minutes=1)) is None  # expired
+    other = Computed(EMPTY.result, tsquery="'a'")
+    await fill(keys[2], 3, other)
+    await fill(keys[2], 2)  # computed at an older generation than the entry's: not kept
+    entry = cache.get(keys[2], now)
+    assert entry is not None
+    assert (entry.computed, entry.generation) == (other, 3)
 
 
 async def test_a_failed_computation_is_not_shared_with_those_waiting_for_it() -> None:
@@ -161,12 +167,12 @@ async def test_a_failed_computation_is_not_shared_with_those_waiting_for_it() ->
     async def catalogue() -> Catalogue:
         return Catalogue(1, None)
 
-    async def failing() -> SearchResult:
+    async def failing() -> Computed:
         started.set()
         await asyncio.sleep(0.05)
         raise ConnectionResetError("lost the connection")
 
-    async def working() -> SearchResult:
+    async def working() -> Computed:
         nonlocal runs
         runs += 1
         return EMPTY
@@ -176,7 +182,7 @@ async def test_a_failed_computation_is_not_shared_with_those_waiting_for_it() ->
     waiter = await cache.compute(key, catalogue, working)
     with pytest.raises(ConnectionResetError):
         await leader
-    assert (waiter.total_hits, runs) == (0, 1)
+    assert (waiter, runs) == (EMPTY, 1)
 
 
 async def test_a_commit_is_searchable_at_once_while_others_search(db: asyncpg.Connection, pool: Pool) -> None:
@@ -219,8 +225,8 @@ async def test_a_result_computed_while_a_change_commits_is_not_served_after_it(
     late = Spec("late", "A", "N1", "Palettes arrivées pendant la recherche", days_ago=0)
 
     class ChangeCommitsDuringSearch(PostgresBackend):
-        async def _search(self, query: SearchQuery, viewer: Viewer) -> SearchResult:
-            result = await super()._search(query, viewer)
+        async def _compute(self, query: SearchQuery, viewer: Viewer) -> Computed:
+            result = await super()._compute(query, viewer)
             if "late" not in world.ids:
                 await add(db, world, late)
             return result
@@ -228,3 +234,87 @@ async def test_a_result_computed_while_a_change_commits_is_not_served_after_it(
     backend = ChangeCommitsDuringSearch(pool, cache_entries=10)
     assert "late" not in await labels(backend, world)
     assert "late" in await labels(backend, world)
+
+
+async def test_a_change_no_search_of_the_entry_matches_leaves_it_in_place(
+    db: asyncpg.Connection, pool: Pool
+) -> None:
+    """Neither before nor after the change does the listing match: it was in no count and no page."""
+    world = await dataset.load(db)
+    backend = CountingBackend(pool, cache_entries=10)
+    first = await labels(backend, world)
+    await add(db, world, Spec("bobines", "A", "N1", "Bobines de câble vides", days_ago=0))
+    await db.execute("UPDATE listings SET quantity = 90 WHERE id = $1", world.ids["poly1"])
+    assert await labels(backend, world) == first
+    assert backend.computed == 1
+    assert backend.cache is not None
+    assert (backend.cache.stats.hits, backend.cache.stats.revalidated) == (0, 1)
+    assert await labels(backend, world) == first
+    assert (backend.cache.stats.hits, backend.cache.stats.revalidated) == (1, 1)
+
+
+async def test_a_listing_that_matched_before_its_change_is_searched_again(
+    db: asyncpg.Connection, pool: Pool
+) -> None:
+    world = await dataset.load(db)
+    backend = CountingBackend(pool, cache_entries=10)
+    assert "pal1" in await labels(backend, world)
+    await db.execute(
+        "UPDATE listings SET title = 'Bobines', description = '' WHERE id = $1", world.ids["pal1"]
+    )
+    assert "pal1" not in await labels(backend, world)
+    assert backend.computed == 2
+
+
+async def test_a_word_new_to_the_typo_vocabulary_widens_a_cached_search(
+    db: asyncpg.Connection, pool: Pool
+) -> None:
+    """`zebulor` is one typo from the search's `zebulon`: the new listing matches only through the
+    vocabulary the search is expanded with, not through the tsquery the entry was computed with."""
+    world = await dataset.load(db)
+    backend = PostgresBackend(pool, cache_entries=10)
+    zebulon = SearchQuery(text="zebulon")
+    assert (await backend.search(zebulon, ANONYMOUS)).hits == []
+    await add(db, world, Spec("zebulor", "A", "N1", "Zebulor", days_ago=0))
+    assert [h.id for h in (await backend.search(zebulon, ANONYMOUS)).hits] == [world.ids["zebulor"]]
+
+
+async def test_a_search_without_text_is_computed_again_after_any_change(
+    db: asyncpg.Connection, pool: Pool
+) -> None:
+    world = await dataset.load(db)
+    backend = CountingBackend(pool, cache_entries=10)
+    everything = SearchQuery(hits_per_page=100)
+    await backend.search(everything, ANONYMOUS)
+    await add(db, world, Spec("bobines", "A", "N1", "Bobines de câble vides", days_ago=0))
+    result = await backend.search(everything, ANONYMOUS)
+    assert world.ids["bobines"] in {h.id for h in result.hits}
+    assert backend.computed == 2
+
+
+async def test_once_the_change_log_is_forgotten_a_result_is_computed_again(
+    db: asyncpg.Connection, pool: Pool
+) -> None:
+    world = await dataset.load(db)
+    backend = CountingBackend(pool, cache_entries=10)
+    await labels(backend, world)
+    await add(db, world, Spec("bobines", "A", "N1", "Bobines de câble vides", days_ago=0))
+    assert await forget_old_changes(db, timedelta(0)) > 0
+    assert await db.fetchval("SELECT count(*) FROM search_changes") == 0
+    await labels(backend, world)
+    assert backend.computed == 2
+
+
+async def test_a_transaction_writing_many_listings_may_touch_any_search(db: asyncpg.Connection) -> None:
+    """Past 100 listings, one NULL document stands for the rest of the transaction."""
+    world = await dataset.load(db)
+    async with db.transaction():
+        for n in range(105):
+            await dataset.insert(db, world, Spec(f"b{n}", "A", "N1", f"Bobines lot {n}", days_ago=0))
+    logged = await db.fetchrow(
+        """SELECT count(*) FILTER (WHERE document IS NOT NULL) AS listings,
+                  count(*) FILTER (WHERE document IS NULL) AS anything
+           FROM search_changes WHERE generation = $1""",
+        await generation(db),
+    )
+    assert (logged["listings"], logged["anything"]) == (100, 1)
