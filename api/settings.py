@@ -43,8 +43,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, rename="upper"):
     meilisearch_api_key: str | None = None
     meilisearch_index: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,100}$")] = "listings"
     search_cache_entries: Annotated[int, msgspec.Meta(ge=0, le=100_000)] = 500
-    """Search results the PostgreSQL backend keeps until the next change to listings or
-    organisations (LRU); 0 turns the cache off. An entry holds one page of hits."""
+    """Search results the PostgreSQL backend keeps across the changes that cannot touch them
+    (least recently used first out); 0 turns the cache off. An entry holds one page of hits."""
     sweep_interval_seconds: Annotated[float, msgspec.Meta(ge=0, le=86_400)] = 60
     """Seconds between the API's in-process sweeps (listing expiry, reservations' clock); 0 turns
     them off, e.g. when `symbiose sweep` runs from cron instead."""
