@@ -15,7 +15,7 @@ from api.db.pool import Pool
 from schemas.search import TOTAL_HITS_BOUND, SearchHit, SearchResult
 from search.backend import BackendHealth
 from search.postgres import repository
-from search.postgres.cache import Catalogue, Computed, ResultCache
+from search.postgres.cache import Catalogue, ResultCache
 from search.postgres.repository import MARK_START, MARK_STOP
 from search.postgres.text import query_words
 from search.query import SearchQuery, Viewer
@@ -51,7 +51,7 @@ class PostgresBackend:
 
     async def search(self, query: SearchQuery, viewer: Viewer) -> SearchResult:
         if self.cache is None:
-            return (await self._compute(query, viewer)).result
+            return await self._compute(query, viewer)
         started = time.perf_counter()
         cache, key = self.cache, (query, viewer)
         async with self.pool.acquire() as conn:
@@ -60,10 +60,8 @@ class PostgresBackend:
             generation = row["value"]
             entry = cache.get(key, row["now"])
             if entry is not None and entry.generation < generation:
-                tsquery = entry.computed.tsquery
-                if tsquery is not None and await repository.untouched(
-                    conn, entry.generation, generation, tsquery, query_words(query.text)
-                ):
+                words = query_words(query.text)
+                if words and await repository.untouched(conn, entry.generation, generation, words):
                     cache.renew(key, entry, generation)
                     cache.stats.revalidated += 1
                 else:
@@ -72,10 +70,9 @@ class PostgresBackend:
                 cache.stats.hits += 1
         if entry is None:
             cache.stats.misses += 1
-            computed = await cache.compute(key, self._catalogue, lambda: self._compute(query, viewer))
-            return computed.result
+            return await cache.compute(key, self._catalogue, lambda: self._compute(query, viewer))
         elapsed = round((time.perf_counter() - started) * 1000)
-        return msgspec.structs.replace(entry.computed.result, processing_time_ms=elapsed)
+        return msgspec.structs.replace(entry.result, processing_time_ms=elapsed)
 
     async def _catalogue(self) -> Catalogue:
         async with self.pool.acquire() as conn:
@@ -83,14 +80,14 @@ class PostgresBackend:
         assert row is not None  # search_generation holds its one row from migration 0011 on
         return Catalogue(row["value"], row["next_expiry"])
 
-    async def _compute(self, query: SearchQuery, viewer: Viewer) -> Computed:
+    async def _compute(self, query: SearchQuery, viewer: Viewer) -> SearchResult:
         started = time.perf_counter()
         words = query_words(query.text)
         async with self.pool.acquire() as conn:
             found = await repository.summary(conn, query, viewer, words)
             rows = await repository.hits(conn, found.ids, query, viewer, found.tsquery)
         total = min(found.total, TOTAL_HITS_BOUND)
-        result = SearchResult(
+        return SearchResult(
             hits=[to_hit(row) for row in rows],
             facet_distribution=found.facets,
             total_hits=total,
@@ -101,7 +98,6 @@ class PostgresBackend:
             processing_time_ms=round((time.perf_counter() - started) * 1000),
             backend="postgres",
         )
-        return Computed(result, found.tsquery)
 
     async def health(self) -> BackendHealth:
         """PostgreSQL answers; never behind, since search reads the tables."""

@@ -3,9 +3,9 @@
 A result is stored under the catalogue generation (migration 0011) read before it was computed.
 A search that reads the same generation is served the result as it is. A search that reads a later
 one is served it only once PostgreSQL confirms that no change since could touch it: for a text
-search, that its tsquery is unchanged (a new word in the typo vocabulary can widen it) and that no
-listing changed since matches it before or after the change, since a listing that matches neither
-time was in no count and no page. Searches without text are computed again after every change.
+search, that no listing changed since matches its tsquery (as expanded now, so a word new to the
+typo vocabulary counts) before or after the change, since a listing that matches neither time was
+in no count and no page. Searches without text are computed again after every change.
 Every result also ends at the first expiry that could change it. Whatever is served is what the
 tables answer at that moment: the backend stays transactional.
 """
@@ -37,16 +37,9 @@ class Catalogue:
     next_expiry: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
-class Computed:
-    result: SearchResult
-    tsquery: str | None
-    """The tsquery the result matched, as text; None for a search without text."""
-
-
 @dataclass(slots=True)
 class Entry:
-    computed: Computed
+    result: SearchResult
     generation: int
     expires: datetime | None
 
@@ -67,7 +60,7 @@ class ResultCache:
         self.max_entries = max_entries
         self.stats = CacheStats()
         self._entries: OrderedDict[Key, Entry] = OrderedDict()
-        self._running: dict[tuple[Key, int], asyncio.Future[Computed | None]] = {}
+        self._running: dict[tuple[Key, int], asyncio.Future[SearchResult | None]] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -88,8 +81,8 @@ class ResultCache:
         self,
         key: Key,
         read_catalogue: Callable[[], Awaitable[Catalogue]],
-        run: Callable[[], Awaitable[Computed]],
-    ) -> Computed:
+        run: Callable[[], Awaitable[SearchResult]],
+    ) -> SearchResult:
         """`run()`'s result, stored under the catalogue read just before it; a search of the same
         key already running at that generation is awaited instead of run twice."""
         catalogue = await read_catalogue()
@@ -99,24 +92,24 @@ class ResultCache:
             shared = await asyncio.shield(running)
             return shared if shared is not None else await run()
         # None tells the waiters that this computation failed: each then runs the search itself.
-        future: asyncio.Future[Computed | None] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[SearchResult | None] = asyncio.get_running_loop().create_future()
         self._running[flight] = future
-        computed: Computed | None = None
+        result: SearchResult | None = None
         try:
-            computed = await run()
+            result = await run()
         finally:
             del self._running[flight]
-            future.set_result(computed)
-        self._put(key, catalogue, computed)
-        return computed
+            future.set_result(result)
+        self._put(key, catalogue, result)
+        return result
 
-    def _put(self, key: Key, catalogue: Catalogue, computed: Computed) -> None:
+    def _put(self, key: Key, catalogue: Catalogue, result: SearchResult) -> None:
         if self.max_entries == 0:
             return
         current = self._entries.get(key)
         if current is not None and current.generation > catalogue.generation:
             return  # a newer result is already there
-        self._entries[key] = Entry(computed, catalogue.generation, catalogue.next_expiry)
+        self._entries[key] = Entry(result, catalogue.generation, catalogue.next_expiry)
         self._entries.move_to_end(key)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)

@@ -314,10 +314,11 @@ CATALOGUE_SQL: Final = """SELECT g.value, (
         SELECT min(l.available_until) FROM listings l
         WHERE l.status = 'published' AND l.available_until > now()) AS next_expiry
     FROM search_generation g"""
-# $1 the entry's generation, $2 the generation read now, $3 the entry's tsquery, $4 the words.
-UNTOUCHED_SQL: Final = f"""WITH q AS MATERIALIZED ({TSQUERY.format(words="$4")})
+# $1 the entry's generation, $2 the generation read now, $3 the words. The changes are matched against
+# the tsquery as it is now: the typo vocabulary only grows, and a word new to it arrives with the
+# listings that contain it, which are changes since the entry and match the widened tsquery.
+UNTOUCHED_SQL: Final = f"""WITH q AS MATERIALIZED ({TSQUERY.format(words="$3")})
     SELECT g.changes_kept_after <= $1
-       AND (SELECT query::text FROM q) = $3
        AND NOT EXISTS (
            SELECT 1 FROM search_changes c
            WHERE c.generation > $1 AND c.generation <= $2
@@ -333,10 +334,10 @@ _FORGET_CHANGES: Final = """WITH gone AS (
     RETURNING (SELECT count(*) FROM gone)"""
 
 
-async def untouched(conn: Connection, since: int, generation: int, tsquery: str, words: list[str]) -> bool:
+async def untouched(conn: Connection, since: int, generation: int, words: list[str]) -> bool:
     """Whether no change after generation `since`, up to `generation`, can touch the result of a
-    search of `words` that matched `tsquery` (see search/postgres/cache.py)."""
-    found: bool | None = await conn.fetchval(UNTOUCHED_SQL, since, generation, tsquery, words)
+    search of `words` (see search/postgres/cache.py)."""
+    found: bool | None = await conn.fetchval(UNTOUCHED_SQL, since, generation, words)
     return bool(found)
 
 
