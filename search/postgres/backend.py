@@ -62,7 +62,7 @@ class PostgresBackend:
             if entry is not None and entry.generation < generation:
                 words = query_words(query.text)
                 if words and await repository.untouched(conn, entry.generation, generation, words):
-                    cache.renew(key, entry, generation)
+                    entry.renew(generation)
                     cache.stats.revalidated += 1
                 else:
                     entry = None

@@ -43,6 +43,10 @@ class Entry:
     generation: int
     expires: datetime | None
 
+    def renew(self, generation: int) -> None:
+        """The result holds at `generation` too (nothing since touched it)."""
+        self.generation = max(self.generation, generation)
+
 
 @dataclass(slots=True)
 class CacheStats:
@@ -72,10 +76,6 @@ class ResultCache:
             return None
         self._entries.move_to_end(key)
         return entry
-
-    def renew(self, key: Key, entry: Entry, generation: int) -> None:
-        """`entry` holds at `generation` too (nothing since touched it)."""
-        entry.generation = max(entry.generation, generation)
 
     async def compute(
         self,
