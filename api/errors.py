@@ -86,6 +86,18 @@ class PreconditionFailedError(AppError):
     status, slug, title_text = 412, "precondition-failed", "The resource has changed"
 
 
+class PayloadTooLargeError(AppError):
+    status, slug, title_text = 413, "payload-too-large", "The request body is too large"
+
+
+class UnsupportedMediaTypeError(AppError):
+    status, slug, title_text = 415, "unsupported-media-type", "The body's Content-Type is not accepted here"
+
+
+class HeadersTooLargeError(AppError):
+    status, slug, title_text = 431, "headers-too-large", "The request headers are too large"
+
+
 class TooManyRequestsError(AppError):
     status, slug, title_text = 429, "too-many-requests", "Too many requests"
 

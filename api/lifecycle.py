@@ -50,5 +50,5 @@ class Lifecycle(Generic[S]):
         raise IllegalTransitionError(
             f"cannot {action} a {self.thing} that is {status or 'absent'}; "
             f"allowed: {', '.join(allowed) or 'nothing'}",
-            extra={"status": status, "allowed_actions": allowed},
+            extra={"current_status": status, "allowed_actions": allowed},
         )

@@ -1,6 +1,12 @@
-"""RFC 9457 problem details, as every error response carries them."""
+"""RFC 9457 problem details, as every error response carries them.
+
+`status` is always the HTTP status. Problem types add extension members, all listed here so that a
+generated client reads them as typed fields; each is present only on the types that use it.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import msgspec
 
@@ -14,9 +20,31 @@ class FieldError(Schema):
     source: str = "body"
 
 
-class Problem(Schema):
+class Problem(Schema, omit_defaults=True):
     type: str
+    """A URL naming the problem type, e.g. `https://symbiose.eco/problems/illegal-transition`."""
     title: str
     status: int
+    """The HTTP status code of the answer."""
     detail: str
+    """What went wrong and what to do about it, for a person."""
     errors: list[FieldError] | None = None
+    """`validation-error`: each field that was refused."""
+    current_status: str | None = None
+    """`illegal-transition`: the resource's lifecycle status now."""
+    allowed_actions: list[str] | None = None
+    """`illegal-transition`: the actions the caller may take from `current_status`."""
+    free_capacity: str | None = None
+    """`insufficient-capacity`: the capacity left free over the period asked (decimal string)."""
+    capacity: str | None = None
+    """`insufficient-capacity`: the listing's capacity (decimal string)."""
+    available_quantity: str | None = None
+    """`insufficient-quantity`: what is left on the offer (decimal string), if anything."""
+    missing: list[str] | None = None
+    """`tracking-form-required`: the fields still to give before dispatch."""
+    rows: list[dict[str, Any]] | None = None
+    """`import-rejected`: each CSV line that was refused, with its errors."""
+    rows_with_errors: int | None = None
+    """`import-rejected`: how many lines had errors (all are reported)."""
+    request_id: str | None = None
+    """`internal-error`: quote it when reporting the problem."""

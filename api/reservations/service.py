@@ -247,7 +247,7 @@ async def act(
         allowed = allowed_for(effective, roles)
         raise IllegalTransitionError(
             f"cannot {action} a reservation that is {effective}; allowed: {', '.join(allowed) or 'nothing'}",
-            extra={"status": effective, "allowed_actions": allowed},
+            extra={"current_status": effective, "allowed_actions": allowed},
         )
     role = policy.reservation_actor(roles, permitted, action)
     reason = _reason(body, action)

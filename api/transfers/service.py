@@ -305,7 +305,7 @@ async def act(
         raise IllegalTransitionError(
             f"cannot {action} a transfer that is {transfer.status}; "
             f"allowed: {', '.join(allowed) or 'nothing'}",
-            extra={"status": transfer.status, "allowed_actions": allowed},
+            extra={"current_status": transfer.status, "allowed_actions": allowed},
         )
     role = policy.transfer_actor(roles, permitted, action)
     step = TRANSFER.step(transfer.status, action, role)

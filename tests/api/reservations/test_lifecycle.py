@@ -141,7 +141,7 @@ async def test_an_accepted_booking_not_confirmed_in_time_expires_and_frees_its_c
     await db.execute("UPDATE reservations SET expires_at = now() - interval '1 second'")
     # The clock wins before the sweep runs: confirming past the deadline is refused, nothing changes.
     refused = await act(client, rid, "confirm", park.as_requester(), expected=409)
-    assert (refused["status"], refused["allowed_actions"]) == ("expired", [])
+    assert (refused["status"], refused["current_status"], refused["allowed_actions"]) == (409, "expired", [])
     assert await status_of(db, rid) == "accepted"
     assert await _sweep(db) == 1
     assert (await status_of(db, rid), await held(db, park.storage)) == ("expired", 0)
