@@ -59,14 +59,14 @@ async def test_an_illegal_action_is_409_listing_the_allowed_ones(
     assert await factories.snapshot(db) == before
 
 
-async def test_an_unknown_action_is_422(
+async def test_an_unknown_action_has_no_route(
     client: AsyncTestClient[RequestContext], db: asyncpg.Connection, issuer: LocalIssuer
 ) -> None:
     operator = await factories.person(db, issuer, "op@cci.fr")
     network = await factories.network(db, "n", operators=(operator,))
     membership = await factories.membership(db, network, await factories.organisation(db, "Org"), "pending")
     response = await client.post(f"/v1/memberships/{membership}/promote", headers=operator.headers())
-    assert response.status_code == 422
+    assert response.status_code == 404
 
 
 async def test_a_rejected_organisation_may_ask_again_but_not_twice(

@@ -81,9 +81,7 @@ async def test_the_sweep_racing_an_accept_leaves_one_consistent_outcome(
     ]
 
     async def accept(reservation_id: uuid.UUID) -> int:
-        response = await client.post(
-            f"/v1/reservations/{reservation_id}/accept", json={}, headers=park.as_provider()
-        )
+        response = await client.post(f"/v1/reservations/{reservation_id}/accept", headers=park.as_provider())
         return response.status_code
 
     async with concurrent_client(asgi) as client:
