@@ -150,7 +150,7 @@ def _handler(
     else:
         # An absent optional body arrives as None (a Struct default would end up in the document).
         default = None if optional else inspect.Parameter.empty
-        annotation = JSONBody[body]  # type: ignore[misc,valid-type]
+        annotation = JSONBody[body]  # type: ignore[valid-type]
         params.append(inspect.Parameter("data", keyword, annotation=annotation, default=default))
     if if_match:
         params.append(inspect.Parameter("if_match", keyword, annotation=IfMatch, default=None))
