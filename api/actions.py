@@ -48,13 +48,18 @@ from api.openapi import BEARER, problem_responses
 
 C = TypeVar("C", bound=type[Controller])
 
+# `value` only gives the document the header's type; the handlers set the real ones.
 ETAG = ResponseHeader(
     name="ETag",
+    value='"1"',
     description="The resource's version; send it back as `If-Match` so that a stale write is refused.",
     documentation_only=True,
 )
 LOCATION = ResponseHeader(
-    name="Location", description="The path of the resource just created.", documentation_only=True
+    name="Location",
+    value="/v1/...",
+    description="The path of the resource just created (its `GET`).",
+    documentation_only=True,
 )
 
 # What every action can answer besides success: its input refused, no identity, the wrong party or
