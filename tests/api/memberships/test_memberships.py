@@ -149,3 +149,26 @@ async def test_members_see_active_members_and_operators_see_everyone(
         )
     ).json()
     assert [m["name"] for m in paged["items"] + rest["items"]] == ["A", "B", "C", "D"]
+
+
+async def test_each_decision_takes_its_own_fields_and_a_request_answers_its_location(
+    client: AsyncTestClient[RequestContext], db: asyncpg.Connection, issuer: LocalIssuer
+) -> None:
+    operator = await factories.person(db, issuer, "op@cci.fr")
+    admin = await factories.person(db, issuer, "admin@org.fr")
+    network = await factories.network(db, "n", operators=(operator,))
+    zone = await factories.zone(db, network, "Parc")
+    organisation = await factories.organisation(db, "Org", admins=(admin,))
+    asked = await client.post(
+        f"/v1/networks/{network}/memberships", json={}, headers=admin.headers(organisation)
+    )
+    assert asked.headers["location"] == f"/v1/memberships/{asked.json()['id']}"
+    read = await client.get(asked.headers["location"], headers=operator.headers())
+    assert read.json()["id"] == asked.json()["id"]
+    refused = await client.post(
+        f"{asked.headers['location']}/reject", json={"zone_id": str(zone)}, headers=operator.headers()
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["path"] == "body.zone_id"
+    rejected = await client.post(f"{asked.headers['location']}/reject", headers=operator.headers())
+    assert rejected.json()["status"] == "rejected"
