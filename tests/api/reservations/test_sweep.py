@@ -115,7 +115,7 @@ async def test_an_action_applies_what_the_clock_made_due_before_the_sweep(
         f"/v1/reservations/{reservation_id}/decline", json={}, headers=park.as_provider()
     )
     assert response.status_code == 409
-    assert response.json()["status"] == "expired"
+    assert (response.json()["status"], response.json()["current_status"]) == (409, "expired")
     assert await status_of(db, reservation_id) == "requested"  # refused: nothing written, the sweep will
 
 
