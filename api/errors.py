@@ -111,13 +111,16 @@ class InternalError(AppError):
 
 
 _MSGSPEC_BODY_PATH = re.compile(r" - at `\$\.data(?P<path>[^`]*)`$")
+# A missing or unknown field is reported at its object; the field itself is what the caller fixes.
+_MSGSPEC_FIELD = re.compile(r"^Object (?:missing required|contains unknown) field `(?P<field>[^`]+)`")
 
 
 def _body_path(exc: ValidationException) -> str:
     """msgspec reports the full path (`$.data.items[2].unit`); Litestar keeps only the first key."""
     cause = exc.__cause__
     match = _MSGSPEC_BODY_PATH.search(str(cause)) if cause is not None else None
-    return "body" + (match["path"] if match else "")
+    field = _MSGSPEC_FIELD.search(str(cause)) if cause is not None else None
+    return "body" + (match["path"] if match else "") + (f".{field['field']}" if field else "")
 
 
 def _field_errors(exc: ValidationException) -> list[dict[str, str]]:

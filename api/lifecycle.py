@@ -9,6 +9,8 @@ from typing import Generic, TypeVar
 from api.errors import ConflictError
 
 S = TypeVar("S", bound=str)
+SYSTEM = "system"
+"""The actor of the steps nobody takes by hand (the clock, a payment)."""
 
 
 class IllegalTransitionError(ConflictError):
@@ -29,6 +31,15 @@ class Lifecycle(Generic[S]):
     def __init__(self, thing: str, transitions: Sequence[Transition[S]]) -> None:
         self.thing = thing
         self.transitions = tuple(transitions)
+
+    def operations(self) -> list[str]:
+        """The actions people take on an existing thing, in table order: one API operation each.
+
+        Creating the thing (an action from no status) is its feature's create route, and actions
+        only the `system` (the clock, a payment) takes have no route."""
+        creations = {t.action for t in self.transitions if t.from_status is None}
+        people = (t.action for t in self.transitions if t.actor != SYSTEM and t.action not in creations)
+        return list(dict.fromkeys(people))
 
     def allowed_actions(self, status: S | None, actor: str) -> list[str]:
         actions = [t.action for t in self.transitions if t.from_status == status and t.actor == actor]

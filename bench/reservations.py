@@ -268,7 +268,7 @@ async def main(args: argparse.Namespace) -> int:
                 await conn.close()
             provider = data.providers[0].headers()
             streams = [
-                [_post(port, f"/v1/reservations/{r}/accept", provider, b"{}") for r in ids[i :: args.clients]]
+                [_post(port, f"/v1/reservations/{r}/accept", provider, b"") for r in ids[i :: args.clients]]
                 for i in range(args.clients)
             ]
             results.append(await drive("accept, one hot listing (locked)", port, streams, 200, args))

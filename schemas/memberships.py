@@ -12,6 +12,7 @@ from schemas.base import Input, Schema
 
 MembershipStatus = Literal["pending", "active", "suspended", "rejected"]
 MembershipAction = Literal["approve", "reject", "suspend", "reinstate"]
+DecisionReason = Annotated[str, msgspec.Meta(max_length=2000)]
 
 
 class Membership(Schema):
@@ -33,9 +34,29 @@ class MembershipRequest(Input):
     message: Annotated[str, msgspec.Meta(max_length=2000)] = ""
 
 
-class MembershipDecision(Input):
-    reason: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+# One request Struct per operator decision; every field is optional, so each may be sent without a body.
+
+
+class MembershipApprove(Input):
+    reason: DecisionReason | None = None
     zone_id: uuid.UUID | None = None
+    """The member's zone in the network (kept when absent)."""
+
+
+class MembershipReject(Input):
+    reason: DecisionReason | None = None
+
+
+class MembershipSuspend(Input):
+    reason: DecisionReason | None = None
+
+
+class MembershipReinstate(Input):
+    reason: DecisionReason | None = None
+
+
+MembershipDecision = MembershipApprove | MembershipReject | MembershipSuspend | MembershipReinstate
+"""What `api.memberships.service.decide` reads; each route takes its own one."""
 
 
 class MemberProfile(Schema):

@@ -87,9 +87,13 @@ class ReservationCreate(Input):
     message: Message = ""
 
 
-class ReservationActionBody(Input):
+class ReservationDecline(Input):
     reason: Reason | None = None
-    """`cancel`: required; `decline`: optional."""
+
+
+class ReservationCancel(Input):
+    reason: Reason
+    """Why the reservation is cancelled; the other side reads it."""
 
 
 class FreeInterval(Schema):

@@ -93,6 +93,8 @@ class Transfer(Schema):
     created_at: datetime
     updated_at: datetime
     impact: TransferImpact | None = None
+    allowed_actions: list[str] = msgspec.field(default_factory=list)
+    """What the caller may do next."""
     events: list[TransferEvent] = msgspec.field(default_factory=list)
     """The transfer's history, on `GET /v1/transfers/{id}` only."""
 
@@ -105,25 +107,73 @@ class TransferCreate(Input):
     message: Message = ""
 
 
-class TransferActionBody(Input):
-    """Fields an action may carry; each action reads those it needs (see the action's description)."""
+# One request Struct per action (see api/transfers/routes.py); an action whose Struct has only
+# optional fields may be sent without a body.
 
+
+class TransferAccept(Input):
     quantity: Amount | None = None
-    """`accept`: the agreed quantity (defaults to the requested one, at most that)."""
+    """The agreed quantity: at most the one asked, which is the default."""
+
+
+class TransferDecline(Input):
     reason: Reason | None = None
-    """`decline`, `cancel`: optional; `dispute`: required."""
-    scheduled_for: datetime | None = None
-    transport_mode: TransportMode | None = None
+
+
+class TransferCancel(Input):
+    reason: Reason | None = None
+
+
+class TransferSchedule(Input):
+    scheduled_for: datetime
+    """When the material leaves, with a time zone (e.g. `2026-03-02T08:00:00Z`)."""
+    transport_mode: TransportMode
     vehicle_type: ShortText | None = None
     distance_km: Distance | None = None
-    """`schedule`: computed from the two sites when absent; send it to correct the estimate."""
+    """Computed from the two sites when absent; send it to correct the estimate."""
     carrier: ShortText | None = None
     tracking_form_ref: ShortText | None = None
+    """The waste tracking form (BSD) reference, which hazardous waste needs to leave."""
     replaced_site_km: Distance | None = None
     """Distance to the landfill or treatment site the material would otherwise have gone to."""
     replaced_trips: Trips | None = None
     """Lorry trips to that site the exchange replaced."""
-    received_quantity: Amount | None = None
-    """`receive`, `resolve_complete`: what actually arrived."""
+
+
+class TransferDispatch(Input):
+    carrier: ShortText | None = None
+    tracking_form_ref: ShortText | None = None
+    """Hazardous waste leaves only with a tracking form and a carrier (given here or when scheduled)."""
+    vehicle_type: ShortText | None = None
+
+
+class TransferReceive(Input):
+    received_quantity: Amount
+    """What actually arrived (0 or more, at most the agreed quantity)."""
     refused_quantity: Amount | None = None
-    """`receive`: the part refused, which goes back to the giver; needs `reason`."""
+    """The part refused, which goes back to the giver; needs `reason`."""
+    reason: Reason | None = None
+
+
+class TransferComplete(Input):
+    replaced_site_km: Distance | None = None
+    """Distance to the landfill or treatment site the material would otherwise have gone to."""
+    replaced_trips: Trips | None = None
+    """Lorry trips to that site the exchange replaced."""
+
+
+class TransferDispute(Input):
+    reason: Reason
+    """What is disputed."""
+
+
+class TransferResolveComplete(Input):
+    received_quantity: Amount | None = None
+    """What was received, if not recorded yet or to correct it."""
+    reason: Reason | None = None
+    replaced_site_km: Distance | None = None
+    replaced_trips: Trips | None = None
+
+
+class TransferResolveCancel(Input):
+    reason: Reason | None = None

@@ -151,16 +151,15 @@ def transfer_roles(
     network_id: uuid.UUID,
     giver_id: uuid.UUID,
     taker_id: uuid.UUID,
-    initiated_by: Literal["giver", "taker"],
 ) -> list[str]:
-    """The caller's roles in a transfer (see `api.transfers.lifecycle`); 404 when it has none, since
-    a transfer is seen only by its two parties and the network's operators."""
+    """The caller's roles in a transfer (giver, taker, operator; see `api.transfers.lifecycle`); 404
+    when it has none, since a transfer is seen only by its two parties and the network's operators."""
     authenticated(principal)
     roles: list[str] = []
     acting = principal.acting_organisation_id
     for party, organisation_id in (("giver", giver_id), ("taker", taker_id)):
         if acting is not None and acting == organisation_id and principal.acting_role is not None:
-            roles += [party, "initiator" if party == initiated_by else "recipient"]
+            roles.append(party)
     if principal.operates(network_id) or principal.is_platform_admin:
         roles.append("operator")
     if not roles:

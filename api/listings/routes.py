@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 
+import msgspec
 from litestar import Controller, Response, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from api.actions import ETAG, LOCATION, Action, with_actions
 from api.auth.principal import Principal
 from api.db.pool import Connection
 from api.errors import (
@@ -17,13 +19,12 @@ from api.errors import (
     UnauthorizedError,
 )
 from api.http import IfMatch, LimitQuery, etag
-from api.lifecycle import IllegalTransitionError
 from api.listings import service
+from api.listings.lifecycle import LISTING
 from api.openapi import BEARER, UPDATE_ERRORS, problem_responses
 from schemas.listings import (
     Direction,
     Listing,
-    ListingAction,
     ListingCreate,
     ListingStatus,
     ListingUpdate,
@@ -32,10 +33,40 @@ from schemas.listings import (
 from schemas.pagination import Page
 
 
-def _tagged(listing: Listing, status_code: int = 200) -> Response[Listing]:
-    return Response(listing, status_code=status_code, headers={"ETag": etag(listing.version)})
+def _tagged(listing: Listing, status_code: int = 200, **headers: str) -> Response[Listing]:
+    return Response(listing, status_code=status_code, headers={"ETag": etag(listing.version), **headers})
 
 
+async def _act(
+    conn: Connection,
+    principal: Principal,
+    listing_id: uuid.UUID,
+    action: str,
+    data: msgspec.Struct | None,
+    if_match: str | None,
+) -> Response[Listing]:
+    return _tagged(await service.act(conn, principal, listing_id, action))
+
+
+ACTIONS = {
+    "publish": Action(
+        "Publish a listing",
+        "Make a draft, paused or expired listing of the acting organisation visible and searchable. "
+        "Needs an active membership of the listing's network, and an `available_until` in the future "
+        "(422 on `available_until` otherwise).",
+    ),
+    "pause": Action(
+        "Pause a listing",
+        "Take a published listing out of search for a while; `publish` brings it back.",
+    ),
+    "archive": Action(
+        "Archive a listing",
+        "End a listing for good, whatever its status but archived; its transfers and reservations stay.",
+    ),
+}
+
+
+@with_actions(LISTING, ACTIONS, answer=Listing, act=_act, etag=True)
 class ListingController(Controller):
     path = "/v1/listings"
     tags = ("listings",)
@@ -45,6 +76,7 @@ class ListingController(Controller):
         operation_id="createListing",
         summary="Create a listing",
         security=BEARER,
+        response_headers=[ETAG, LOCATION],
         responses=problem_responses(RequestValidationError, UnauthorizedError, ForbiddenError),
     )
     async def create_listing(
@@ -56,7 +88,8 @@ class ListingController(Controller):
         """A draft offer or need of the organisation named by `X-Organisation-ID`, in a network it has joined.
         Units must fit the category, waste codes exist in the European Waste Catalogue (hazardous ones set
         `hazardous`); the location defaults to the organisation's site. Publish it with `/publish`."""
-        return _tagged(await service.create_listing(conn, principal, data), 201)
+        listing = await service.create_listing(conn, principal, data)
+        return _tagged(listing, 201, Location=f"/v1/listings/{listing.id}")
 
     @get(
         "/",
@@ -122,27 +155,6 @@ class ListingController(Controller):
     ) -> Response[Listing]:
         """Change fields of a listing of the acting organisation; send `If-Match` with its `ETag`."""
         return _tagged(await service.update_listing(conn, principal, listing_id, data, if_match))
-
-    @post(
-        "/{listing_id:uuid}/{action:str}",
-        operation_id="actOnListing",
-        summary="Publish, pause or archive a listing",
-        status_code=200,
-        security=BEARER,
-        responses=problem_responses(
-            RequestValidationError, UnauthorizedError, ForbiddenError, NotFoundError, IllegalTransitionError
-        ),
-    )
-    async def act(
-        self,
-        conn: NamedDependency[Connection],
-        principal: NamedDependency[Principal],
-        listing_id: FromPath[uuid.UUID],
-        action: FromPath[ListingAction],
-    ) -> Response[Listing]:
-        """Move a listing through its lifecycle; an action its status does not allow is a 409 listing the
-        allowed ones. Publishing needs an active membership of the listing's network."""
-        return _tagged(await service.act(conn, principal, listing_id, action))
 
 
 class OrganisationListingController(Controller):

@@ -19,7 +19,7 @@ from api.listings.lifecycle import LISTING
 from api.listings.rules import Draft
 from api.reservations import capacity
 from api.reservations import repository as reservations
-from schemas.listings import Listing, ListingAction, ListingCreate, ListingUpdate
+from schemas.listings import Listing, ListingCreate, ListingUpdate
 from schemas.pagination import Page
 
 
@@ -157,10 +157,9 @@ async def update_listing(
     return updated
 
 
-async def act(
-    conn: Connection, principal: Principal, listing_id: uuid.UUID, action: ListingAction
-) -> Listing:
-    """Publish, pause or archive a listing of the acting organisation."""
+async def act(conn: Connection, principal: Principal, listing_id: uuid.UUID, action: str) -> Listing:
+    """Publish, pause or archive a listing of the acting organisation: the step `LISTING` allows from
+    its status (409 otherwise), with its event and outbox row. Every listing action comes here."""
     listing = await _owned_for_update(conn, principal, listing_id)
     user = policy.authenticated(principal)
     step = LISTING.step(listing.status, action, "owner")

@@ -4,24 +4,28 @@ from __future__ import annotations
 
 import uuid
 
-from litestar import Controller, get, post
+import msgspec
+from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from api.actions import LOCATION, Action, with_actions
 from api.auth.principal import Principal
 from api.db.pool import Connection
 from api.errors import ForbiddenError, NotFoundError, RequestValidationError, UnauthorizedError
 from api.http import LimitQuery
 from api.memberships import service
-from api.memberships.lifecycle import IllegalTransitionError
+from api.memberships.lifecycle import MEMBERSHIP, IllegalTransitionError
 from api.openapi import BEARER, problem_responses
 from schemas.memberships import (
     MemberProfile,
     Membership,
-    MembershipAction,
-    MembershipDecision,
+    MembershipApprove,
+    MembershipReinstate,
+    MembershipReject,
     MembershipRequest,
     MembershipStatus,
+    MembershipSuspend,
 )
 from schemas.pagination import Page
 
@@ -35,6 +39,7 @@ class NetworkMembershipController(Controller):
         operation_id="requestMembership",
         summary="Ask to join a network",
         security=BEARER,
+        response_headers=[LOCATION],
         responses=problem_responses(
             RequestValidationError, UnauthorizedError, ForbiddenError, NotFoundError, IllegalTransitionError
         ),
@@ -45,10 +50,11 @@ class NetworkMembershipController(Controller):
         principal: NamedDependency[Principal],
         network_id: FromPath[uuid.UUID],
         data: JSONBody[MembershipRequest],
-    ) -> Membership:
+    ) -> Response[Membership]:
         """The organisation named by `X-Organisation-ID` asks to join (its administrators only). A rejected
         organisation may ask again; otherwise an existing membership is a 409."""
-        return await service.request_to_join(conn, principal, network_id, data)
+        membership = await service.request_to_join(conn, principal, network_id, data)
+        return Response(membership, status_code=201, headers={"Location": f"/v1/memberships/{membership.id}"})
 
     @get(
         "/memberships",
@@ -89,6 +95,44 @@ class NetworkMembershipController(Controller):
         return await service.list_members(conn, principal, network_id, cursor, limit)
 
 
+async def _decide(
+    conn: Connection,
+    principal: Principal,
+    membership_id: uuid.UUID,
+    action: str,
+    data: msgspec.Struct | None,
+    if_match: str | None,
+) -> Response[Membership]:
+    assert isinstance(data, MembershipApprove | MembershipReject | MembershipSuspend | MembershipReinstate)
+    return Response(await service.decide(conn, principal, membership_id, action, data))
+
+
+_OPERATORS = "Operators of the network only."
+ACTIONS = {
+    "approve": Action(
+        "Approve a membership",
+        f"A pending organisation becomes an active member; `zone_id` sets its zone. {_OPERATORS}",
+        MembershipApprove,
+    ),
+    "reject": Action(
+        "Reject a membership",
+        f"Refuse a pending request; the organisation may ask again. {_OPERATORS}",
+        MembershipReject,
+    ),
+    "suspend": Action(
+        "Suspend a membership",
+        f"An active member stops publishing and exchanging until reinstated. {_OPERATORS}",
+        MembershipSuspend,
+    ),
+    "reinstate": Action(
+        "Reinstate a membership",
+        f"A suspended member becomes active again. {_OPERATORS}",
+        MembershipReinstate,
+    ),
+}
+
+
+@with_actions(MEMBERSHIP, ACTIONS, answer=Membership, act=_decide)
 class MembershipController(Controller):
     path = "/v1/memberships"
     tags = ("memberships",)
@@ -108,25 +152,3 @@ class MembershipController(Controller):
     ) -> Membership:
         """Seen by the network's operators and by the member organisation's people."""
         return await service.get_membership(conn, principal, membership_id)
-
-    @post(
-        "/{membership_id:uuid}/{action:str}",
-        operation_id="decideMembership",
-        summary="Approve, reject, suspend or reinstate a membership",
-        security=BEARER,
-        status_code=200,
-        responses=problem_responses(
-            RequestValidationError, UnauthorizedError, ForbiddenError, NotFoundError, IllegalTransitionError
-        ),
-    )
-    async def decide(
-        self,
-        conn: NamedDependency[Connection],
-        principal: NamedDependency[Principal],
-        membership_id: FromPath[uuid.UUID],
-        action: FromPath[MembershipAction],
-        data: JSONBody[MembershipDecision | None] = None,
-    ) -> Membership:
-        """Operators of the network only. An action the current status does not allow is a 409 that lists
-        the allowed ones; `approve` may set the member's zone."""
-        return await service.decide(conn, principal, membership_id, action, data or MembershipDecision())

@@ -16,7 +16,7 @@ from api.networks.service import get_network
 from schemas.memberships import (
     MemberProfile,
     Membership,
-    MembershipAction,
+    MembershipApprove,
     MembershipDecision,
     MembershipRequest,
     MembershipStatus,
@@ -99,16 +99,18 @@ async def decide(
     conn: Connection,
     principal: Principal,
     membership_id: uuid.UUID,
-    action: MembershipAction,
+    action: str,
     data: MembershipDecision,
 ) -> Membership:
-    """Apply an operator's decision (approve, reject, suspend, reinstate) and record it."""
+    """Apply an operator's decision (approve, reject, suspend, reinstate): the step `MEMBERSHIP` allows
+    from the membership's status (409 otherwise), recorded with its event. Every decision comes here."""
     membership = await _visible(conn, principal, membership_id, lock=True)
     user = policy.network_operator(principal, membership.network_id)
     step = lifecycle.MEMBERSHIP.step(membership.status, action, "operator")
-    await _check_zone(conn, membership.network_id, data.zone_id)
+    zone_id = data.zone_id if isinstance(data, MembershipApprove) else None
+    await _check_zone(conn, membership.network_id, zone_id)
     await repository.set_status(
-        conn, membership_id, step.to_status, decided_by=user.id, reason=data.reason, zone_id=data.zone_id
+        conn, membership_id, step.to_status, decided_by=user.id, reason=data.reason, zone_id=zone_id
     )
     return await _record(conn, membership_id, step, user.id, data.reason)
 

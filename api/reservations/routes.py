@@ -5,33 +5,34 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
+import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from api.actions import ETAG, LOCATION, Action, with_actions
 from api.auth.principal import Principal
 from api.db.idempotency import IdempotencyKeyReusedError
 from api.db.pool import Connection
 from api.errors import (
     ForbiddenError,
     NotFoundError,
-    PreconditionFailedError,
     RequestValidationError,
     UnauthorizedError,
 )
-from api.http import IfMatch, LimitQuery, etag
-from api.lifecycle import IllegalTransitionError
+from api.http import LimitQuery, etag
 from api.openapi import BEARER, problem_responses
 from api.reservations import service
+from api.reservations.lifecycle import RESERVATION
 from api.reservations.rules import InsufficientCapacityError, ListingNotBookableError
 from api.transfers.routes import IdempotencyKey
 from schemas.pagination import Page
 from schemas.reservations import (
     Availability,
     Reservation,
-    ReservationAction,
-    ReservationActionBody,
+    ReservationCancel,
     ReservationCreate,
+    ReservationDecline,
     ReservationStatus,
 )
 
@@ -72,6 +73,7 @@ class ListingReservationController(Controller):
         operation_id="createReservation",
         summary="Ask to book capacity of a service over a period",
         security=BEARER,
+        response_headers=[ETAG, LOCATION],
         responses=problem_responses(
             RequestValidationError,
             IdempotencyKeyReusedError,
@@ -100,7 +102,7 @@ class ListingReservationController(Controller):
             conn, principal, listing_id, data, idempotency_key
         )
         extra = {"Idempotent-Replayed": "true"} if replayed else {}
-        return _tagged(reservation, 201, **extra)
+        return _tagged(reservation, 201, Location=f"/v1/reservations/{reservation.id}", **extra)
 
     @get(
         "/availability",
@@ -124,6 +126,54 @@ class ListingReservationController(Controller):
         return await service.availability(conn, principal, listing_id, date_from, date_to)
 
 
+async def _act(
+    conn: Connection,
+    principal: Principal,
+    reservation_id: uuid.UUID,
+    action: str,
+    data: msgspec.Struct | None,
+    if_match: str | None,
+) -> Response[Reservation]:
+    assert data is None or isinstance(data, ReservationDecline | ReservationCancel)
+    return _tagged(await service.act(conn, principal, reservation_id, action, data, if_match))
+
+
+_ANY_TIME = (
+    "Deadlines, start and end are applied by the clock, even before the sweep runs. `If-Match` is "
+    "optional; a stale one is a 412."
+)
+ACTIONS = {
+    "accept": Action(
+        "Accept a reservation request",
+        "The provider (an active member) accepts: capacity is held from then on, checked again with the "
+        "listing locked (409 `insufficient-capacity` with `free_capacity` when it no longer fits). A free "
+        f"listing goes to `accepted`, a priced one to `awaiting_payment`. {_ANY_TIME}",
+        errors=(InsufficientCapacityError, ListingNotBookableError),
+    ),
+    "decline": Action(
+        "Decline a reservation request",
+        f"The provider declines a request, with an optional `reason`. {_ANY_TIME}",
+        ReservationDecline,
+    ),
+    "confirm": Action(
+        "Confirm an accepted reservation",
+        f"The requester confirms a free booking the provider accepted. {_ANY_TIME}",
+    ),
+    "cancel": Action(
+        "Cancel a reservation",
+        "Either side, or an operator of the network, cancels before the start, with a `reason`; held "
+        f"capacity is freed. {_ANY_TIME}",
+        ReservationCancel,
+    ),
+    "complete": Action(
+        "Complete a reservation early",
+        "The provider ends an in-progress reservation before its end (the clock does it at the end). "
+        + _ANY_TIME,
+    ),
+}
+
+
+@with_actions(RESERVATION, ACTIONS, answer=Reservation, act=_act, if_match=True, etag=True)
 class ReservationController(Controller):
     path = "/v1/reservations"
     tags = ("reservations",)
@@ -164,6 +214,7 @@ class ReservationController(Controller):
         operation_id="getReservation",
         summary="Get a reservation and its history",
         security=BEARER,
+        response_headers=[ETAG],
         responses=problem_responses(UnauthorizedError, ForbiddenError, NotFoundError),
     )
     async def get_reservation(
@@ -176,42 +227,3 @@ class ReservationController(Controller):
         operates, with its events and the actions the caller may take. Its `ETag` may be sent as
         `If-Match` with an action."""
         return _tagged(await service.get_reservation(conn, principal, reservation_id))
-
-    @post(
-        "/{reservation_id:uuid}/{action:str}",
-        operation_id="actOnReservation",
-        summary="Accept, decline, confirm, cancel or complete a reservation",
-        status_code=200,
-        security=BEARER,
-        responses=problem_responses(
-            RequestValidationError,
-            UnauthorizedError,
-            ForbiddenError,
-            NotFoundError,
-            IllegalTransitionError,
-            InsufficientCapacityError,
-            ListingNotBookableError,
-            PreconditionFailedError,
-        ),
-    )
-    async def act(
-        self,
-        conn: NamedDependency[Connection],
-        principal: NamedDependency[Principal],
-        reservation_id: FromPath[uuid.UUID],
-        action: FromPath[ReservationAction],
-        data: JSONBody[ReservationActionBody | None] = None,
-        if_match: IfMatch = None,
-    ) -> Response[Reservation]:
-        """Move a reservation through its lifecycle (see the README's table). The provider `accept`s
-        (capacity is held from then on, checked again with the listing locked: 409 with `free_capacity`
-        when it no longer fits; a priced listing goes to `awaiting_payment`, a free one to `accepted`) or
-        `decline`s; the requester `confirm`s an accepted one; either side or an operator `cancel`s before
-        the start, with a `reason`; the provider may `complete` early. Deadlines, start and end are applied
-        by the clock, even before the sweep runs. An action the status does not allow is a 409 listing
-        the allowed ones; the other party's is a 403. `If-Match` is optional; a stale one is a 412."""
-        return _tagged(
-            await service.act(
-                conn, principal, reservation_id, action, data or ReservationActionBody(), if_match
-            )
-        )

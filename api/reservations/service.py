@@ -36,9 +36,9 @@ from schemas.reservations import (
     Availability,
     FreeInterval,
     Reservation,
-    ReservationAction,
-    ReservationActionBody,
+    ReservationCancel,
     ReservationCreate,
+    ReservationDecline,
     ReservationStatus,
 )
 
@@ -145,14 +145,6 @@ def _roles(principal: Principal, reservation: Reservation) -> list[str]:
     )
 
 
-def _reason(body: ReservationActionBody, action: str) -> str | None:
-    if action == "cancel" and body.reason is None:
-        raise rules.invalid("body.reason", "say why the reservation is cancelled")
-    if body.reason is not None and action not in ("cancel", "decline"):
-        raise rules.invalid("body.reason", f"is not read by {action}")
-    return body.reason
-
-
 async def _hold(conn: Connection, reservation: Reservation, now: datetime) -> dict[str, Any]:
     """Start holding the reservation's capacity, with the listing locked; the columns accept sets."""
     listing = await listings.get(conn, reservation.listing_id, for_update=True)
@@ -226,11 +218,14 @@ async def act(
     conn: Connection,
     principal: Principal,
     reservation_id: uuid.UUID,
-    action: ReservationAction,
-    body: ReservationActionBody,
+    action: str,
+    body: ReservationDecline | ReservationCancel | None,
     if_match: str | None,
 ) -> Reservation:
-    """Apply one action of the reservation lifecycle for the caller's role, with its event and outbox rows."""
+    """Apply one action of the reservation lifecycle for the caller's role, with its event and outbox rows.
+
+    Every reservation action comes here: the step `RESERVATION` allows from the status the clock
+    leaves (409 otherwise, 403 for the other party's action, 412 for a stale `If-Match`)."""
     found = await repository.get_for_update(conn, reservation_id)
     if found is None:
         policy.authenticated(principal)
@@ -250,7 +245,7 @@ async def act(
             extra={"current_status": effective, "allowed_actions": allowed},
         )
     role = policy.reservation_actor(roles, permitted, action)
-    reason = _reason(body, action)
+    reason = body.reason if body is not None else None
     reservation = await _catch_up(conn, reservation, clock)
     fields: dict[str, Any] = {}
     facts: set[str] = set()

@@ -1,8 +1,9 @@
 """The transfer lifecycle: the table is the documentation.
 
-Actors: `initiator` is the party that asked (the taker) or proposed (a giver answering a need),
-`recipient` the other party; `giver` and `taker` are the two organisations; `operator` an
-operator of the transfer's network.
+Actors: `giver` and `taker` are the two organisations; `initiator` is whichever of them asked (the
+taker) or proposed (a giver answering a need), `recipient` the other one; `operator` an operator of
+the transfer's network. Callers, messages and recorded events only ever say giver, taker or operator:
+`plays` and `party` translate initiator and recipient for one transfer.
 
 from        action            actor       to          guard / effect
 -           request           initiator   requested   the offer is published and has the quantity
@@ -33,7 +34,7 @@ disputed    resolve_cancel    operator    cancelled   the material has moved: no
 from __future__ import annotations
 
 from api.lifecycle import Lifecycle, Transition
-from schemas.transfers import TransferStatus
+from schemas.transfers import Party, TransferStatus
 
 TRANSFER: Lifecycle[TransferStatus] = Lifecycle(
     "transfer",
@@ -67,16 +68,44 @@ TRANSFER: Lifecycle[TransferStatus] = Lifecycle(
 HOLDS_STOCK: frozenset[str] = frozenset({"accepted", "scheduled"})
 
 
-def actors_for(status: TransferStatus | None, action: str) -> set[str]:
-    """Who may take `action` from `status` (empty when nobody may)."""
-    return {t.actor for t in TRANSFER.transitions if t.from_status == status and t.action == action}
+def party(actor: str, initiated_by: Party) -> str:
+    """The party a table actor is in a transfer `initiated_by` the giver or the taker."""
+    recipient = "taker" if initiated_by == "giver" else "giver"
+    return {"initiator": initiated_by, "recipient": recipient}.get(actor, actor)
 
 
-def allowed_for(status: TransferStatus | None, roles: list[str]) -> list[str]:
+def plays(role: str, initiated_by: Party) -> tuple[str, ...]:
+    """The table actors a caller's role (giver, taker, operator) plays in such a transfer."""
+    if role in ("giver", "taker"):
+        return (role, "initiator" if role == initiated_by else "recipient")
+    return (role,)
+
+
+def actors_for(status: TransferStatus | None, action: str, initiated_by: Party) -> set[str]:
+    """Who (giver, taker, operator) may take `action` from `status` (empty when nobody may)."""
+    return {
+        party(t.actor, initiated_by)
+        for t in TRANSFER.transitions
+        if t.from_status == status and t.action == action
+    }
+
+
+def allowed_for(status: TransferStatus | None, roles: list[str], initiated_by: Party) -> list[str]:
     """The actions any of the caller's roles may take from `status`, in table order, once each."""
-    actions: list[str] = []
-    for role in roles:
-        for action in TRANSFER.allowed_actions(status, role):
-            if action not in actions:
-                actions.append(action)
-    return actions
+    actors = {actor for role in roles for actor in plays(role, initiated_by)}
+    actions = [t.action for t in TRANSFER.transitions if t.from_status == status and t.actor in actors]
+    return list(dict.fromkeys(actions))
+
+
+def step(status: TransferStatus, action: str, role: str, initiated_by: Party) -> Transition[TransferStatus]:
+    """The transition `role` takes with `action` from `status` (a 409 when there is none)."""
+    actors = plays(role, initiated_by)
+    actor = next(
+        (
+            t.actor
+            for t in TRANSFER.transitions
+            if (t.from_status, t.action) == (status, action) and t.actor in actors
+        ),
+        role,
+    )
+    return TRANSFER.step(status, action, actor)

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
+import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
@@ -13,14 +14,15 @@ from litestar.openapi.spec import Example
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.response import Stream
 
+from api.actions import ETAG, LOCATION, Action, with_actions
 from api.auth.principal import Principal
 from api.db.idempotency import IdempotencyKeyReusedError
 from api.db.pool import Connection
 from api.errors import ForbiddenError, NotFoundError, RequestValidationError, UnauthorizedError
-from api.http import LimitQuery
-from api.lifecycle import IllegalTransitionError
+from api.http import LimitQuery, etag
 from api.openapi import BEARER, problem_responses
 from api.transfers import report, service
+from api.transfers.lifecycle import TRANSFER
 from api.transfers.service import (
     InsufficientQuantityError,
     ListingUnavailableError,
@@ -28,7 +30,21 @@ from api.transfers.service import (
 )
 from schemas.impact import ImpactGroup, ImpactReport
 from schemas.pagination import Page
-from schemas.transfers import Transfer, TransferAction, TransferActionBody, TransferCreate, TransferStatus
+from schemas.transfers import (
+    Transfer,
+    TransferAccept,
+    TransferCancel,
+    TransferComplete,
+    TransferCreate,
+    TransferDecline,
+    TransferDispatch,
+    TransferDispute,
+    TransferReceive,
+    TransferResolveCancel,
+    TransferResolveComplete,
+    TransferSchedule,
+    TransferStatus,
+)
 
 IdempotencyKey = Annotated[
     str | None,
@@ -77,6 +93,7 @@ class ListingTransferController(Controller):
         operation_id="createTransfer",
         summary="Ask for a quantity of an offer, or propose one's offer to a need",
         security=BEARER,
+        response_headers=[ETAG, LOCATION],
         responses=problem_responses(
             RequestValidationError,
             IdempotencyKeyReusedError,
@@ -100,9 +117,94 @@ class ListingTransferController(Controller):
         declines. With `Idempotency-Key`, a retry answers the first transfer (`Idempotent-Replayed: true`)."""
         transfer, replayed = await service.create_transfer(conn, principal, listing_id, data, idempotency_key)
         headers = {"Idempotent-Replayed": "true"} if replayed else {}
-        return Response(transfer, status_code=201, headers=headers)
+        return _tagged(transfer, 201, Location=f"/v1/transfers/{transfer.id}", **headers)
 
 
+def _tagged(transfer: Transfer, status_code: int = 200, **headers: str) -> Response[Transfer]:
+    return Response(transfer, status_code=status_code, headers={"ETag": etag(transfer.version), **headers})
+
+
+async def _act(
+    conn: Connection,
+    principal: Principal,
+    transfer_id: uuid.UUID,
+    action: str,
+    data: msgspec.Struct | None,
+    if_match: str | None,
+) -> Response[Transfer]:
+    return _tagged(await service.act(conn, principal, transfer_id, action, data, if_match))
+
+
+_EITHER = "The giver or the taker"
+_ANSWER = (
+    "The party that did not initiate the transfer (the giver when the taker asked, the taker when the "
+    "giver proposed)"
+)
+ACTIONS = {
+    "accept": Action(
+        "Accept a transfer",
+        f"{_ANSWER} agrees, as an active member. The agreed `quantity` (at most the one asked, which is "
+        "the default) is taken from the offer atomically: 409 `insufficient-quantity` when the offer no "
+        "longer has it, `listing-unavailable` when it is no longer published.",
+        TransferAccept,
+        (InsufficientQuantityError, ListingUnavailableError),
+    ),
+    "decline": Action(
+        "Decline a transfer", f"{_ANSWER} declines, with an optional `reason`.", TransferDecline
+    ),
+    "cancel": Action(
+        "Cancel a transfer",
+        "The initiator withdraws a request; once accepted or scheduled, either party cancels and the "
+        "agreed quantity returns to the offer. An optional `reason`.",
+        TransferCancel,
+    ),
+    "schedule": Action(
+        "Schedule a transfer, or change its plan",
+        f"{_EITHER} sets when (`scheduled_for`) and how (`transport_mode`) the material moves; "
+        "`distance_km` is computed from the two sites unless sent. Sent again, it replaces the plan.",
+        TransferSchedule,
+    ),
+    "dispatch": Action(
+        "Dispatch a scheduled transfer",
+        "The giver ships it. Hazardous waste does not leave without `tracking_form_ref` (the BSD) and "
+        "`carrier`, sent here or when scheduling (409 `tracking-form-required` listing what is missing).",
+        TransferDispatch,
+        (TrackingFormRequiredError,),
+    ),
+    "receive": Action(
+        "Record what a transfer delivered",
+        "The taker records `received_quantity` (at most the agreed one) and any `refused_quantity`, which "
+        "needs a `reason` and goes back to the giver, not to the offer.",
+        TransferReceive,
+    ),
+    "complete": Action(
+        "Complete a transfer",
+        f"{_EITHER} closes a received transfer; its impact is counted once, from what was kept. "
+        "`replaced_site_km` and `replaced_trips` say what the exchange replaced.",
+        TransferComplete,
+    ),
+    "dispute": Action(
+        "Dispute a transfer",
+        f"{_EITHER} disputes a transfer in transit or received, saying why (`reason`); an operator "
+        "resolves it.",
+        TransferDispute,
+    ),
+    "resolve_complete": Action(
+        "Resolve a dispute by completing the transfer",
+        "An operator of the network completes a disputed transfer; the impact is counted on what was "
+        "received (`received_quantity`, required when nothing was recorded yet).",
+        TransferResolveComplete,
+    ),
+    "resolve_cancel": Action(
+        "Resolve a dispute by cancelling the transfer",
+        "An operator of the network cancels a disputed transfer; the material has moved, so nothing "
+        "returns to the offer.",
+        TransferResolveCancel,
+    ),
+}
+
+
+@with_actions(TRANSFER, ACTIONS, answer=Transfer, act=_act, if_match=True, etag=True)
 class TransferController(Controller):
     path = "/v1/transfers"
     tags = ("transfers",)
@@ -125,7 +227,8 @@ class TransferController(Controller):
         limit: LimitQuery = 50,
     ) -> Page[Transfer]:
         """The acting organisation's transfers, as giver or taker, and every transfer of the networks the
-        caller operates; newest first. `listing_id` matches the offer or the need answered."""
+        caller operates, each with the actions the caller may take; newest first. `listing_id` matches the
+        offer or the need answered."""
         filters = {"network_id": network_id, "listing_id": listing_id, "status": status}
         return await service.list_transfers(conn, principal, filters, cursor, limit)
 
@@ -134,6 +237,7 @@ class TransferController(Controller):
         operation_id="getTransfer",
         summary="Get a transfer and its history",
         security=BEARER,
+        response_headers=[ETAG],
         responses=problem_responses(UnauthorizedError, ForbiddenError, NotFoundError),
     )
     async def get_transfer(
@@ -141,42 +245,11 @@ class TransferController(Controller):
         conn: NamedDependency[Connection],
         principal: NamedDependency[Principal],
         transfer_id: FromPath[uuid.UUID],
-    ) -> Transfer:
-        """A transfer of the acting organisation or of a network the caller operates, with its events and,
-        once completed, its counted impact."""
-        return await service.get_transfer(conn, principal, transfer_id)
-
-    @post(
-        "/{transfer_id:uuid}/{action:str}",
-        operation_id="actOnTransfer",
-        summary="Accept, decline, cancel, schedule, dispatch, receive, complete, dispute or resolve",
-        status_code=200,
-        security=BEARER,
-        responses=problem_responses(
-            RequestValidationError,
-            UnauthorizedError,
-            ForbiddenError,
-            NotFoundError,
-            IllegalTransitionError,
-            InsufficientQuantityError,
-            TrackingFormRequiredError,
-        ),
-    )
-    async def act(
-        self,
-        conn: NamedDependency[Connection],
-        principal: NamedDependency[Principal],
-        transfer_id: FromPath[uuid.UUID],
-        action: FromPath[TransferAction],
-        data: JSONBody[TransferActionBody | None] = None,
-    ) -> Transfer:
-        """Move a transfer through its lifecycle (see the README's table). `accept` takes the agreed
-        `quantity` from the offer; `schedule` needs `scheduled_for` and `transport_mode` (`distance_km` is
-        computed from the two sites unless sent); hazardous waste is not dispatched without
-        `tracking_form_ref` and `carrier`; `receive` takes `received_quantity` and a refused part with its
-        `reason`; `complete` counts the impact once; `dispute` needs a `reason` and an operator resolves it.
-        An action the status does not allow is a 409 listing the allowed ones; the other party's is a 403."""
-        return await service.act(conn, principal, transfer_id, action, data or TransferActionBody())
+    ) -> Response[Transfer]:
+        """A transfer of the acting organisation or of a network the caller operates, with its events, the
+        actions the caller may take and, once completed, its counted impact. Its `ETag` may be sent as
+        `If-Match` with an action."""
+        return _tagged(await service.get_transfer(conn, principal, transfer_id))
 
 
 class NetworkImpactController(Controller):

@@ -14,15 +14,15 @@ from api.auth.principal import Principal
 from api.db import idempotency, outbox
 from api.db.pool import Connection
 from api.errors import ConflictError, NotFoundError, RequestValidationError
-from api.http import decode_cursor, encode_cursor
+from api.http import decode_cursor, encode_cursor, expected_version, stale
 from api.lifecycle import IllegalTransitionError
 from api.listings import repository as listings
 from api.listings.service import get_listing
-from api.transfers import impact, repository
+from api.transfers import impact, lifecycle, repository
 from api.transfers.lifecycle import HOLDS_STOCK, TRANSFER, actors_for, allowed_for
 from schemas.listings import Listing
 from schemas.pagination import Page
-from schemas.transfers import Transfer, TransferAction, TransferActionBody, TransferCreate
+from schemas.transfers import Transfer, TransferCreate
 
 QUANTUM = Decimal("0.001")
 
@@ -112,7 +112,7 @@ async def create_transfer(
             f"{offer.available_quantity} {offer.unit} are available",
             extra={"available_quantity": str(offer.available_quantity)},
         )
-    TRANSFER.step(None, "request", "initiator")
+    TRANSFER.step(None, "request", "initiator")  # the party `initiated_by` names
     transfer = await repository.insert(
         conn,
         offer=offer,
@@ -124,7 +124,9 @@ async def create_transfer(
         message=data.message,
         created_by=user.id,
     )
-    await repository.insert_event(conn, transfer.id, "request", None, "requested", user.id, "initiator", None)
+    await repository.insert_event(
+        conn, transfer.id, "request", None, "requested", user.id, initiated_by, None
+    )
     await _announce(conn, transfer.id, "requested", "request")
     if idempotency_key is not None:
         await idempotency.bind(conn, idempotency.TRANSFER_KEYS, user.id, idempotency_key, transfer.id)
@@ -138,47 +140,34 @@ async def _visible(
     if transfer is None:
         policy.authenticated(principal)
         raise NotFoundError("no such transfer")
-    roles = policy.transfer_roles(
-        principal,
-        network_id=transfer.network_id,
-        giver_id=transfer.giver_id,
-        taker_id=transfer.taker_id,
-        initiated_by=transfer.initiated_by,
+    return transfer, _roles(principal, transfer)
+
+
+def _roles(principal: Principal, transfer: Transfer) -> list[str]:
+    return policy.transfer_roles(
+        principal, network_id=transfer.network_id, giver_id=transfer.giver_id, taker_id=transfer.taker_id
     )
-    return transfer, roles
 
 
 async def get_transfer(conn: Connection, principal: Principal, transfer_id: uuid.UUID) -> Transfer:
     """A transfer seen by one of its parties or an operator of its network, with its history."""
-    transfer, _ = await _visible(conn, principal, transfer_id, lock=False)
+    transfer, roles = await _visible(conn, principal, transfer_id, lock=False)
     counted = await repository.impacts(conn, [transfer.id])
     events = await repository.events(conn, transfer.id)
-    return msgspec.structs.replace(transfer, impact=counted.get(transfer.id), events=events)
+    allowed = allowed_for(transfer.status, roles, transfer.initiated_by)
+    return msgspec.structs.replace(
+        transfer, impact=counted.get(transfer.id), events=events, allowed_actions=allowed
+    )
 
 
-# The body fields each action reads; any other field sent is refused, so a typo is not lost.
-ACTION_FIELDS: dict[str, frozenset[str]] = {
-    "accept": frozenset({"quantity"}),
-    "decline": frozenset({"reason"}),
-    "cancel": frozenset({"reason"}),
-    "schedule": frozenset(repository.PLAN_FIELDS),
-    "dispatch": frozenset({"carrier", "tracking_form_ref", "vehicle_type"}),
-    "receive": frozenset({"received_quantity", "refused_quantity", "reason"}),
-    "complete": frozenset({"replaced_site_km", "replaced_trips"}),
-    "dispute": frozenset({"reason"}),
-    "resolve_complete": frozenset({"received_quantity", "reason", "replaced_site_km", "replaced_trips"}),
-    "resolve_cancel": frozenset({"reason"}),
-}
-
-
-def _sent(body: TransferActionBody, action: str) -> dict[str, Any]:
-    sent = {k: v for k, v in msgspec.structs.asdict(body).items() if v is not None}
-    for name, value in sent.items():
-        if name not in ACTION_FIELDS[action]:
-            raise _invalid(f"body.{name}", f"is not read by {action}")
-        if name in ("distance_km", "replaced_site_km") and not Decimal(0) <= value <= Decimal(100_000):
+def _sent(body: msgspec.Struct | None) -> dict[str, Any]:
+    """The fields an action's request carries (its Struct says which it may)."""
+    sent = {k: v for k, v in msgspec.structs.asdict(body).items() if v is not None} if body else {}
+    for name in ("distance_km", "replaced_site_km"):
+        value = sent.get(name)
+        if value is not None and not Decimal(0) <= value <= Decimal(100_000):
             raise _invalid(f"body.{name}", "kilometres between 0 and 100000")
-        if name in ("distance_km", "replaced_site_km") and value != value.quantize(Decimal("0.01")):
+        if value is not None and value != value.quantize(Decimal("0.01")):
             raise _invalid(f"body.{name}", "at most 2 decimals")
     return sent
 
@@ -207,8 +196,6 @@ async def _effects(conn: Connection, transfer: Transfer, action: str, sent: dict
     if action in ("decline", "cancel", "resolve_cancel"):
         return {"reason": reason}
     if action == "dispute":
-        if reason is None:
-            raise _invalid("body.reason", "say what is disputed")
         return {"reason": reason}
     if action == "schedule":
         return await _plan(conn, transfer, sent)
@@ -238,9 +225,6 @@ async def _effects(conn: Connection, transfer: Transfer, action: str, sent: dict
 
 
 async def _plan(conn: Connection, transfer: Transfer, sent: dict[str, Any]) -> dict[str, Any]:
-    for name in ("scheduled_for", "transport_mode"):
-        if name not in sent and getattr(transfer, name) is None:
-            raise _invalid(f"body.{name}", "is required to schedule a transfer")
     fields = dict(sent)
     if "distance_km" not in sent and transfer.distance_km is None:
         fields["distance_km"] = await repository.distance_km(conn, transfer.id)
@@ -293,29 +277,34 @@ async def act(
     conn: Connection,
     principal: Principal,
     transfer_id: uuid.UUID,
-    action: TransferAction,
-    body: TransferActionBody,
+    action: str,
+    body: msgspec.Struct | None,
+    if_match: str | None,
 ) -> Transfer:
-    """Apply one action of the transfer lifecycle for the caller's role, with its event and outbox row."""
+    """Apply one action of the transfer lifecycle for the caller's role, with its event and outbox row.
+
+    Every transfer action comes here: the step `TRANSFER` allows from the status (409 otherwise, 403
+    for the other party's action, 412 for a stale `If-Match`), then the action's effects."""
     transfer, roles = await _visible(conn, principal, transfer_id, lock=True)
     user = policy.authenticated(principal)
-    permitted = actors_for(transfer.status, action)
+    if if_match is not None and expected_version(if_match) != transfer.version:
+        raise stale(transfer.version)
+    permitted = actors_for(transfer.status, action, transfer.initiated_by)
     if not permitted:
-        allowed = allowed_for(transfer.status, roles)
+        allowed = allowed_for(transfer.status, roles, transfer.initiated_by)
         raise IllegalTransitionError(
             f"cannot {action} a transfer that is {transfer.status}; "
             f"allowed: {', '.join(allowed) or 'nothing'}",
             extra={"current_status": transfer.status, "allowed_actions": allowed},
         )
     role = policy.transfer_actor(roles, permitted, action)
-    step = TRANSFER.step(transfer.status, action, role)
+    step = lifecycle.step(transfer.status, action, role, transfer.initiated_by)
     if action == "accept":  # committing stock is for active members, as asking is
         acting = principal.acting_organisation_id
         policy.transfer_requester(
             principal, await repository.membership_status(conn, transfer.network_id, acting)
         )
-    sent = _sent(body, action)
-    fields = await _effects(conn, transfer, action, sent)
+    fields = await _effects(conn, transfer, action, _sent(body))
     await repository.update(conn, transfer.id, step.to_status, fields)
     reason = fields.get("reason") or fields.get("refusal_reason")
     await repository.insert_event(
@@ -351,7 +340,14 @@ async def list_transfers(
         limit=limit + 1,
     )
     counted = await repository.impacts(conn, [t.id for t in rows[:limit]])
-    items = [msgspec.structs.replace(t, impact=counted.get(t.id)) for t in rows[:limit]]
+    items = [
+        msgspec.structs.replace(
+            t,
+            impact=counted.get(t.id),
+            allowed_actions=allowed_for(t.status, _roles(principal, t), t.initiated_by),
+        )
+        for t in rows[:limit]
+    ]
     last = rows[limit - 1] if len(rows) > limit else None
     return Page(
         items=items, next_cursor=encode_cursor(last.created_at.isoformat(), str(last.id)) if last else None

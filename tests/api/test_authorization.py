@@ -16,7 +16,11 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from api.auth.tokens import LocalIssuer
+from api.listings.routes import ACTIONS as LISTING_ACTIONS
+from api.memberships.routes import ACTIONS as MEMBERSHIP_ACTIONS
 from api.observability import RequestContext
+from api.reservations.routes import ACTIONS as RESERVATION_ACTIONS
+from api.transfers.routes import ACTIONS as TRANSFER_ACTIONS
 from tests import factories
 from tests.factories import Person
 
@@ -154,19 +158,13 @@ def cases(w: World) -> list[Case]:
         Case("GET", f"/v1/networks/{n}/memberships", (401, 403, 403, 403)),
         Case("GET", f"/v1/networks/{n}/members", (401, 403, 403, 403)),
         Case("GET", f"/v1/memberships/{w.membership_active}", (401, 404, 404, 404)),
-        Case("POST", f"/v1/memberships/{w.membership_pending}/approve", (401, 404, 404, 404), {}),
-        Case("POST", f"/v1/memberships/{w.membership_active}/suspend", (401, 404, 404, 404), {}),
         Case("POST", f"/v1/networks/{n}/imports", (401, 403, 403, 403), {}),
         Case("GET", f"/v1/listings/{w.listing_draft}", (404, 404, 404, 404)),
         Case("GET", f"/v1/listings/{w.listing_published}", (404, 404, 404, 404)),
         Case("PATCH", f"/v1/listings/{w.listing_published}", (401, 404, 404, 404), {"title": "Hijacked"}),
-        Case("POST", f"/v1/listings/{w.listing_published}/pause", (401, 404, 404, 404)),
-        Case("POST", f"/v1/listings/{w.listing_draft}/publish", (401, 404, 404, 404)),
         Case("POST", f"/v1/listings/{w.listing_published}/transfers", (401, 404, 404, 404), {"quantity": 1}),
         Case("GET", "/v1/transfers", (401, 200, 200, 200)),
         Case("GET", f"/v1/transfers/{w.transfer}", (401, 404, 404, 404)),
-        Case("POST", f"/v1/transfers/{w.transfer}/accept", (401, 404, 404, 404), {}),
-        Case("POST", f"/v1/transfers/{w.transfer}/cancel", (401, 404, 404, 404), {}),
         Case(
             "POST",
             f"/v1/listings/{w.service_listing}/reservations",
@@ -176,15 +174,47 @@ def cases(w: World) -> list[Case]:
         Case("GET", f"/v1/listings/{w.service_listing}/availability", (404, 404, 404, 404)),
         Case("GET", "/v1/reservations", (401, 200, 200, 200)),
         Case("GET", f"/v1/reservations/{w.reservation}", (401, 404, 404, 404)),
-        Case("POST", f"/v1/reservations/{w.reservation}/accept", (401, 404, 404, 404), {}),
-        Case(
-            "POST", f"/v1/reservations/{w.reservation}/cancel", (401, 404, 404, 404), {"reason": "Hijacked"}
-        ),
         Case("GET", f"/v1/networks/{n}/impact", (401, 403, 403, 403)),
         Case("GET", f"/v1/networks/{n}/impact?format=csv", (401, 403, 403, 403)),
         # Public, but none of the wrong callers sees the network-only listing: see the test below.
         Case("GET", "/v1/search/listings", (200, 200, 200, 200)),
         Case("POST", "/v1/search/listings", (200, 200, 200, 200), {"q": "palettes"}),
+        *_action_cases(w),
+    ]
+
+
+# A body each action's request Struct accepts, so that what is refused is the caller.
+VALID_BODIES: dict[str, dict[str, Any]] = {
+    "schedule": {"scheduled_for": "2030-03-02T08:00:00Z", "transport_mode": "road"},
+    "receive": {"received_quantity": 1},
+    "dispute": {"reason": "Hijacked"},
+    "cancel": {"reason": "Hijacked"},
+}
+ACTION_ROUTES = {
+    "listings": ("listing", LISTING_ACTIONS),
+    "memberships": ("membership", MEMBERSHIP_ACTIONS),
+    "transfers": ("transfer", TRANSFER_ACTIONS),
+    "reservations": ("reservation", RESERVATION_ACTIONS),
+}
+
+
+def _action_cases(w: World) -> list[Case]:
+    """Every lifecycle action's route: nobody but its parties even learns the thing exists."""
+    ids = {
+        "listing": w.listing_published,
+        "membership": w.membership_pending,
+        "transfer": w.transfer,
+        "reservation": w.reservation,
+    }
+    return [
+        Case(
+            "POST",
+            f"/v1/{things}/{ids[thing]}/{action}",
+            (401, 404, 404, 404),
+            VALID_BODIES.get(action, {}) if spec.body is not None else None,
+        )
+        for things, (thing, actions) in ACTION_ROUTES.items()
+        for action, spec in actions.items()
     ]
 
 
@@ -220,16 +250,13 @@ COVERED_TEMPLATES = {
     ("GET", "/v1/networks/{network_id}/memberships"),
     ("GET", "/v1/networks/{network_id}/members"),
     ("GET", "/v1/memberships/{membership_id}"),
-    ("POST", "/v1/memberships/{membership_id}/{action}"),
     ("POST", "/v1/listings"),
     ("POST", "/v1/networks/{network_id}/imports"),
     ("GET", "/v1/listings/{listing_id}"),
     ("PATCH", "/v1/listings/{listing_id}"),
-    ("POST", "/v1/listings/{listing_id}/{action}"),
     ("POST", "/v1/listings/{listing_id}/transfers"),
     ("GET", "/v1/transfers"),
     ("GET", "/v1/transfers/{transfer_id}"),
-    ("POST", "/v1/transfers/{transfer_id}/{action}"),
     ("GET", "/v1/networks/{network_id}/impact"),
     ("GET", "/v1/search/listings"),
     ("POST", "/v1/search/listings"),
@@ -237,7 +264,11 @@ COVERED_TEMPLATES = {
     ("GET", "/v1/listings/{listing_id}/availability"),
     ("GET", "/v1/reservations"),
     ("GET", "/v1/reservations/{reservation_id}"),
-    ("POST", "/v1/reservations/{reservation_id}/{action}"),
+    *(
+        ("POST", f"/v1/{things}/{{{thing}_id}}/{action}")
+        for things, (thing, actions) in ACTION_ROUTES.items()
+        for action in actions
+    ),
 }
 
 

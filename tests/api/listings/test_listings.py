@@ -324,3 +324,35 @@ async def test_listings_past_their_availability_expire_once_even_with_two_sweeps
     assert sum(counts) == 3
     assert await db.fetchval("SELECT count(*) FROM listings WHERE status = 'expired'") == 3
     assert await db.fetchval("SELECT count(*) FROM listing_events WHERE action = 'expire'") == 3
+
+
+async def test_a_body_sent_to_an_action_that_takes_none_is_422_and_changes_nothing(
+    park: Park, client: AsyncTestClient[RequestContext], db: asyncpg.Connection
+) -> None:
+    listing = await factories.listing(db, park.network, park.giver, status="draft")
+    before = await factories.snapshot(db)
+    refused = await client.post(
+        f"/v1/listings/{listing}/publish",
+        json={"status": "published"},
+        headers=park.alice.headers(park.giver),
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert [e["path"] for e in refused.json()["errors"]] == ["body.status"]
+    garbage = await client.post(
+        f"/v1/listings/{listing}/publish", content=b"yes", headers=park.alice.headers(park.giver)
+    )
+    assert (garbage.status_code, garbage.json()["errors"][0]["path"]) == (422, "body")
+    assert await factories.snapshot(db) == before
+    published = await client.post(f"/v1/listings/{listing}/publish", headers=park.alice.headers(park.giver))
+    assert (published.status_code, published.headers["etag"]) == (200, '"2"')
+
+
+async def test_creating_answers_the_location_of_the_listing(
+    park: Park, client: AsyncTestClient[RequestContext]
+) -> None:
+    created = await client.post("/v1/listings", json=pallets(park), headers=park.alice.headers(park.giver))
+    assert created.status_code == 201
+    assert created.headers["location"] == f"/v1/listings/{created.json()['id']}"
+    read = await client.get(created.headers["location"], headers=park.alice.headers(park.giver))
+    assert read.json()["id"] == created.json()["id"]

@@ -59,14 +59,14 @@ async def test_an_illegal_action_is_409_listing_the_allowed_ones(
     assert await factories.snapshot(db) == before
 
 
-async def test_an_unknown_action_is_422(
+async def test_an_unknown_action_has_no_route(
     client: AsyncTestClient[RequestContext], db: asyncpg.Connection, issuer: LocalIssuer
 ) -> None:
     operator = await factories.person(db, issuer, "op@cci.fr")
     network = await factories.network(db, "n", operators=(operator,))
     membership = await factories.membership(db, network, await factories.organisation(db, "Org"), "pending")
     response = await client.post(f"/v1/memberships/{membership}/promote", headers=operator.headers())
-    assert response.status_code == 422
+    assert response.status_code == 404
 
 
 async def test_a_rejected_organisation_may_ask_again_but_not_twice(
@@ -149,3 +149,26 @@ async def test_members_see_active_members_and_operators_see_everyone(
         )
     ).json()
     assert [m["name"] for m in paged["items"] + rest["items"]] == ["A", "B", "C", "D"]
+
+
+async def test_each_decision_takes_its_own_fields_and_a_request_answers_its_location(
+    client: AsyncTestClient[RequestContext], db: asyncpg.Connection, issuer: LocalIssuer
+) -> None:
+    operator = await factories.person(db, issuer, "op@cci.fr")
+    admin = await factories.person(db, issuer, "admin@org.fr")
+    network = await factories.network(db, "n", operators=(operator,))
+    zone = await factories.zone(db, network, "Parc")
+    organisation = await factories.organisation(db, "Org", admins=(admin,))
+    asked = await client.post(
+        f"/v1/networks/{network}/memberships", json={}, headers=admin.headers(organisation)
+    )
+    assert asked.headers["location"] == f"/v1/memberships/{asked.json()['id']}"
+    read = await client.get(asked.headers["location"], headers=operator.headers())
+    assert read.json()["id"] == asked.json()["id"]
+    refused = await client.post(
+        f"{asked.headers['location']}/reject", json={"zone_id": str(zone)}, headers=operator.headers()
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["path"] == "body.zone_id"
+    rejected = await client.post(f"{asked.headers['location']}/reject", headers=operator.headers())
+    assert rejected.json()["status"] == "rejected"

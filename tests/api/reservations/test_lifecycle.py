@@ -7,7 +7,7 @@ from litestar.testing import AsyncTestClient
 
 from api.observability import RequestContext
 from api.reservations.service import sweep_due
-from tests.api.reservations.conftest import Park, act, book, held, iso, status_of
+from tests.api.reservations.conftest import Park, act, book, held, iso, period, status_of
 from tests.factories import hours_from_now
 
 
@@ -208,13 +208,13 @@ async def test_a_stale_if_match_is_412_and_changes_nothing(
 ) -> None:
     rid = (await book(client, park, 1))["id"]
     response = await client.post(
-        f"/v1/reservations/{rid}/accept", json={}, headers={**park.as_provider(), "if-match": '"7"'}
+        f"/v1/reservations/{rid}/accept", headers={**park.as_provider(), "if-match": '"7"'}
     )
     assert response.status_code == 412
     assert response.headers["etag"] == '"1"'
     assert await status_of(db, rid) == "requested"
     fresh = await client.post(
-        f"/v1/reservations/{rid}/accept", json={}, headers={**park.as_provider(), "if-match": '"1"'}
+        f"/v1/reservations/{rid}/accept", headers={**park.as_provider(), "if-match": '"1"'}
     )
     assert (fresh.status_code, fresh.headers["etag"]) == (200, '"2"')
 
@@ -259,3 +259,33 @@ async def test_the_list_shows_each_side_its_reservations_filtered_and_page_by_pa
     )
     assert naive.status_code == 422
     assert naive.json()["errors"][0]["path"] == "query.from"
+
+
+async def test_a_body_sent_to_confirm_is_422_and_cancel_needs_its_reason(
+    park: Park, client: AsyncTestClient[RequestContext], db: asyncpg.Connection
+) -> None:
+    rid = (await book(client, park, 1))["id"]
+    await act(client, rid, "accept", park.as_provider())
+    refused = await client.post(
+        f"/v1/reservations/{rid}/confirm", json={"reason": "ok"}, headers=park.as_requester()
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["path"] == "body.reason"
+    bare = await client.post(f"/v1/reservations/{rid}/cancel", headers=park.as_requester())
+    assert bare.status_code == 422, bare.text
+    assert await status_of(db, rid) == "accepted"
+
+
+async def test_creating_answers_the_location_and_etag_of_the_reservation(
+    park: Park, client: AsyncTestClient[RequestContext]
+) -> None:
+    created = await client.post(
+        f"/v1/listings/{park.storage}/reservations",
+        json={**period(), "quantity": 1},
+        headers=park.as_requester(),
+    )
+    assert created.status_code == 201, created.text
+    assert created.headers["location"] == f"/v1/reservations/{created.json()['id']}"
+    assert created.headers["etag"] == '"1"'
+    read = await client.get(created.headers["location"], headers=park.as_requester())
+    assert read.json()["id"] == created.json()["id"]

@@ -32,7 +32,7 @@ async def test_the_whole_lifecycle_takes_stock_counts_impact_and_records_every_s
     assert scheduled["status"] == "scheduled"
     # 0.1 degree of latitude on earthdistance's sphere (radius 6378.168 km): 11.132 km.
     assert Decimal(scheduled["distance_km"]) == Decimal("11.13")
-    corrected = await act(client, tid, "schedule", park.as_giver(), distance_km="14.5")
+    corrected = await act(client, tid, "schedule", park.as_giver(), **PLAN, distance_km="14.5")
     assert corrected["distance_km"] == "14.50"
 
     assert (await act(client, tid, "dispatch", park.as_giver()))["status"] == "in_transit"
@@ -61,8 +61,8 @@ async def test_the_whole_lifecycle_takes_stock_counts_impact_and_records_every_s
     read = (await client.get(f"/v1/transfers/{tid}", headers=park.as_operator())).json()
     steps = [(e["action"], e["from_status"], e["to_status"], e["actor_role"]) for e in read["events"]]
     assert steps == [
-        ("request", None, "requested", "initiator"),
-        ("accept", "requested", "accepted", "recipient"),
+        ("request", None, "requested", "taker"),
+        ("accept", "requested", "accepted", "giver"),
         ("schedule", "accepted", "scheduled", "taker"),
         ("schedule", "scheduled", "scheduled", "giver"),
         ("dispatch", "scheduled", "in_transit", "giver"),
