@@ -89,9 +89,10 @@ def serve(demo: bool, run_migrate: bool, host: str | None, port: int | None) -> 
     if demo or run_migrate:
         _migrate_or_fail(settings.database_url)
     if demo:
+        from api.auth.tokens import LOCAL_ISSUER
         from api.demo.loader import load_demo_sync
 
-        click.echo(load_demo_sync(settings.database_url, settings.public_url))
+        click.echo(load_demo_sync(settings.database_url, LOCAL_ISSUER))
     try:
         asyncio.run(_check(settings.database_url))
     except SchemaError as exc:
@@ -318,7 +319,7 @@ def token(
         raise click.ClickException("--role operator needs --network SLUG")
     if organisation_id is not None and role is None:
         raise click.ClickException("--org needs --role admin or --role staff")
-    issuer = LocalIssuer(settings.public_url, settings.oidc_audience, settings.key_dir)
+    issuer = LocalIssuer.from_settings(settings)
     if role is not None:
         settings = resolve_database_url(settings)
         assert settings.database_url is not None
