@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Litestar, Request
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.plugins.problem_details import ProblemDetailsPlugin
@@ -109,6 +110,7 @@ def create_app(settings: Settings) -> Litestar:
         },
         middleware=[_anonymous_rate_limit(settings).middleware, BearerTokenMiddleware()],
         lifespan=[database],
+        state=State({"payments_configured": settings.payments_configured}),
         plugins=[ProblemDetailsPlugin(problem_details_config())],
         exception_handlers=exception_handlers(),
         openapi_config=openapi_config(),

@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated, Literal
 
 from litestar import Controller, Response, get, post
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
@@ -23,7 +24,11 @@ from api.http import IfMatch, LimitQuery, etag
 from api.lifecycle import IllegalTransitionError
 from api.openapi import BEARER, problem_responses
 from api.reservations import service
-from api.reservations.rules import InsufficientCapacityError, ListingNotBookableError
+from api.reservations.rules import (
+    InsufficientCapacityError,
+    ListingNotBookableError,
+    PaymentsNotConfiguredError,
+)
 from api.transfers.routes import IdempotencyKey
 from schemas.pagination import Page
 from schemas.reservations import (
@@ -80,6 +85,7 @@ class ListingReservationController(Controller):
             NotFoundError,
             InsufficientCapacityError,
             ListingNotBookableError,
+            PaymentsNotConfiguredError,
         ),
     )
     async def create_reservation(
@@ -88,6 +94,7 @@ class ListingReservationController(Controller):
         principal: NamedDependency[Principal],
         listing_id: FromPath[uuid.UUID],
         data: JSONBody[ReservationCreate],
+        state: State,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Reservation]:
         """The acting organisation (an active member of the network, not the provider) asks for `quantity`
@@ -95,9 +102,10 @@ class ListingReservationController(Controller):
         listing's availability window, between its `min_reservation_hours` and `max_reservation_hours`. A
         request that cannot fit beside the reservations already held is refused with 409 and
         `free_capacity`; a request holds nothing until the provider accepts it. With `Idempotency-Key`, a
-        retry answers the first reservation (`Idempotent-Replayed: true`)."""
+        retry answers the first reservation (`Idempotent-Replayed: true`). A priced service cannot be
+        booked while the server takes no payments (409 `payments-not-configured`)."""
         reservation, replayed = await service.create_reservation(
-            conn, principal, listing_id, data, idempotency_key
+            conn, principal, listing_id, data, idempotency_key, payments_configured=state.payments_configured
         )
         extra = {"Idempotent-Replayed": "true"} if replayed else {}
         return _tagged(reservation, 201, **extra)
