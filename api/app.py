@@ -8,13 +8,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Litestar, Request
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.plugins.problem_details import ProblemDetailsPlugin
 
 from api.auth.principal import BearerTokenMiddleware, provide_principal
 from api.auth.routes import LocalIssuerController, MeController
-from api.auth.tokens import LocalIssuer, RemoteKeySource, TokenVerifier
+from api.auth.tokens import LOCAL_MINT_ADVICE, LocalIssuer, RemoteKeySource, TokenVerifier
 from api.categories.routes import CategoryController, UnitController, WasteCodeController
 from api.db.idempotency import forget_expired_keys
 from api.db.migrations import check_schema
@@ -109,6 +110,7 @@ def create_app(settings: Settings) -> Litestar:
         },
         middleware=[_anonymous_rate_limit(settings).middleware, BearerTokenMiddleware()],
         lifespan=[database],
+        state=State({"payments_configured": settings.payments_configured}),
         plugins=[ProblemDetailsPlugin(problem_details_config())],
         exception_handlers=exception_handlers(),
         openapi_config=openapi_config(),
@@ -152,11 +154,15 @@ def _install_token_verifier(app: Litestar, settings: Settings) -> None:
         issuer = settings.oidc_issuer
         app.state.local_issuer = None
     else:
-        local = LocalIssuer(settings.public_url, settings.oidc_audience, settings.key_dir)
+        local = LocalIssuer.from_settings(settings)
         keys, issuer = local, local.issuer
         app.state.local_issuer = local
     app.state.token_verifier = TokenVerifier(
-        issuer, settings.oidc_audience, keys, settings.oidc_leeway_seconds
+        issuer,
+        settings.oidc_audience,
+        keys,
+        settings.oidc_leeway_seconds,
+        hint=None if settings.oidc_issuer is not None else LOCAL_MINT_ADVICE,
     )
 
 

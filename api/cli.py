@@ -9,6 +9,7 @@ import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import asyncpg
 import click
@@ -16,6 +17,9 @@ import msgspec
 
 from api.db.migrations import SchemaError, check_schema, migrate
 from api.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from api.serving import StopRequest
 
 
 def _settings() -> Settings:
@@ -73,10 +77,9 @@ def main() -> None:
 @click.option("--host", default=None, help="Interface to listen on (default: SYMBIOSE_HOST).")
 @click.option("--port", type=int, default=None, help="Port to listen on (default: SYMBIOSE_PORT).")
 def serve(demo: bool, run_migrate: bool, host: str | None, port: int | None) -> None:
-    """Serve the API (and its docs at /docs)."""
-    import uvicorn
-
-    from api.app import create_asgi
+    """Serve the API (and its docs at /docs) until SIGINT or SIGTERM; the embedded PostgreSQL, if it
+    started it, stops with it."""
+    from api import serving
 
     settings = _settings()
     overrides: dict[str, object] = {}
@@ -84,35 +87,39 @@ def serve(demo: bool, run_migrate: bool, host: str | None, port: int | None) -> 
         overrides["symbiose_host"] = host
     if port is not None:
         overrides["symbiose_port"] = port
-    settings = resolve_database_url(msgspec.structs.replace(settings, **overrides))
+    settings = msgspec.structs.replace(settings, **overrides)
+    stop = serving.StopRequest()
+    with stop.installed():
+        if settings.database_url is not None:
+            _serve(settings, demo, run_migrate, stop)
+            return
+        from api.db.embedded import embedded_database
+
+        server, url = embedded_database(settings.data_dir)
+        try:
+            _serve(msgspec.structs.replace(settings, database_url=url), demo, run_migrate, stop)
+        finally:
+            server.stop()
+
+
+def _serve(settings: Settings, demo: bool, run_migrate: bool, stop: StopRequest) -> None:
+    from api import serving
+    from api.app import create_asgi
+
     assert settings.database_url is not None
     if demo or run_migrate:
         _migrate_or_fail(settings.database_url)
     if demo:
+        from api.auth.tokens import LOCAL_ISSUER
         from api.demo.loader import load_demo_sync
 
-        click.echo(load_demo_sync(settings.database_url, settings.public_url))
+        click.echo(load_demo_sync(settings.database_url, LOCAL_ISSUER))
     try:
         asyncio.run(_check(settings.database_url))
     except SchemaError as exc:
         raise click.ClickException(f"refusing to serve: {exc}") from exc
     click.echo(f"Symbiose on {settings.public_url}  (API docs: {settings.public_url}/docs)")
-    # uvicorn re-raises the signal that stopped it once it has shut down; turning it into a
-    # clean exit lets the embedded PostgreSQL stop through its exit hook.
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, _exit_cleanly)
-    uvicorn.run(
-        create_asgi(settings),
-        host=settings.symbiose_host,
-        port=settings.symbiose_port,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-    )
-
-
-def _exit_cleanly(signum: int, frame: object) -> None:
-    raise SystemExit(0)
+    serving.run(create_asgi(settings), settings, stop)
 
 
 @main.command(name="migrate")
@@ -318,7 +325,7 @@ def token(
         raise click.ClickException("--role operator needs --network SLUG")
     if organisation_id is not None and role is None:
         raise click.ClickException("--org needs --role admin or --role staff")
-    issuer = LocalIssuer(settings.public_url, settings.oidc_audience, settings.key_dir)
+    issuer = LocalIssuer.from_settings(settings)
     if role is not None:
         settings = resolve_database_url(settings)
         assert settings.database_url is not None

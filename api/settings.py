@@ -45,6 +45,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, rename="upper"):
     search_cache_entries: Annotated[int, msgspec.Meta(ge=0, le=100_000)] = 500
     """Search results the PostgreSQL backend keeps across the changes that cannot touch them
     (least recently used first out); 0 turns the cache off. An entry holds one page of hits."""
+    stripe_api_key: str | None = None
+    stripe_webhook_secret: str | None = None
     sweep_interval_seconds: Annotated[float, msgspec.Meta(ge=0, le=86_400)] = 60
     """Seconds between the API's in-process sweeps (listing expiry, reservations' clock); 0 turns
     them off, e.g. when `symbiose sweep` runs from cron instead."""
@@ -75,6 +77,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, rename="upper"):
     def public_url(self) -> str:
         url = self.symbiose_public_url or f"http://{self.symbiose_host}:{self.symbiose_port}"
         return url.rstrip("/")
+
+    @property
+    def payments_configured(self) -> bool:
+        """Whether priced services can be booked: both Stripe settings are set."""
+        return self.stripe_api_key is not None and self.stripe_webhook_secret is not None
 
     @property
     def search(self) -> Literal["postgres", "meilisearch"]:

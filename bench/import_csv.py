@@ -116,7 +116,7 @@ async def main(rows: int) -> None:
     dsn = with_database(admin, name)
     data_dir = Path("var/bench-import")
     settings = Settings(database_url=dsn, symbiose_data_dir=str(data_dir), log_level="WARNING")
-    issuer = LocalIssuer(settings.public_url, settings.oidc_audience, settings.key_dir)
+    issuer = LocalIssuer.from_settings(settings)
     try:
         network_id, sirets, token = await prepare(dsn, issuer, organisations=300)
         body = make_csv(sirets, rows)

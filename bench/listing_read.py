@@ -290,7 +290,7 @@ async def main(args: argparse.Namespace) -> int:
         env = {"BENCH_POOL_SIZE": str(args.pool_size), "BENCH_DATA_DIR": str(args.data_dir)}
         os.environ.update(env)  # so the settings below match the server's
         settings = symbiose_settings()
-        issuer = LocalIssuer(settings.public_url, settings.oidc_audience, settings.key_dir)
+        issuer = LocalIssuer.from_settings(settings)
         print(f"loading {args.listings} listings into {dataset.DATABASE} ...", flush=True)
         data = await dataset.build(
             admin_dsn, issuer, listings=args.listings, organisations=args.organisations

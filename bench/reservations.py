@@ -231,7 +231,7 @@ async def main(args: argparse.Namespace) -> int:
         env = {"BENCH_POOL_SIZE": str(args.pool_size), "BENCH_DATA_DIR": str(args.data_dir)}
         os.environ.update(env)
         settings = symbiose_settings()
-        issuer = LocalIssuer(settings.public_url, settings.oidc_audience, settings.key_dir)
+        issuer = LocalIssuer.from_settings(settings)
         data = await prepare(admin_dsn, issuer, args.clients)
         env["BENCH_DATABASE_URL"] = data.dsn
         rng = random.Random(7)

@@ -140,7 +140,7 @@ async def main(args: argparse.Namespace) -> int:
 
         dsn = with_database(admin_dsn, dataset.DATABASE)
         if not args.reuse:
-            issuer = LocalIssuer(settings.public_url, settings.oidc_audience, settings.key_dir)
+            issuer = LocalIssuer.from_settings(settings)
             print(f"loading {args.listings} listings ...", flush=True)
             data = await dataset.build(
                 admin_dsn, issuer, listings=args.listings, organisations=args.organisations

@@ -103,7 +103,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 @pytest.fixture
 def issuer(settings: Settings) -> LocalIssuer:
     """The app's own issuer (same key directory and URL), to mint tokens in tests."""
-    return LocalIssuer(settings.public_url, settings.oidc_audience, settings.key_dir)
+    return LocalIssuer.from_settings(settings)
 
 
 @pytest.fixture

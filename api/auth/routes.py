@@ -70,7 +70,7 @@ class LocalIssuerController(Controller):
     )
     async def discovery(self, request: Request[Any, Any, State]) -> dict[str, Any]:
         """Where the local issuer publishes its keys; 404 when an external provider is configured."""
-        return _local_issuer(request).discovery_document()
+        return _local_issuer(request).discovery_document(str(request.base_url))
 
     @get(
         "/jwks.json",

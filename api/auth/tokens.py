@@ -3,6 +3,11 @@
 One verifier serves both issuers. In production the keys come from the OpenID Connect provider
 named by `OIDC_ISSUER` (discovery document, then its `jwks_uri`); embedded, the service signs with
 a key it keeps under `$SYMBIOSE_DATA_DIR/keys` and publishes the same documents itself.
+
+The local issuer's identifier is the fixed `LOCAL_ISSUER`, not the URL the API listens on: the
+server and `symbiose token` (run in any shell, with any `SYMBIOSE_PORT` or none) then always agree,
+and users keep their identity (`iss` + `sub`) when the service moves to another address. What ties
+a token to one service is its key, which both read from the same data directory.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 from authlib.oidc.discovery import OpenIDProviderMetadata
@@ -33,10 +38,17 @@ from joserfc.errors import (
 from joserfc.jwk import ECKey, KeySet
 from joserfc.jwt import JWTClaimsRegistry
 
+if TYPE_CHECKING:
+    from api.settings import Settings
+
 ACCEPTED_ALGORITHMS = ("RS256", "ES256")
 LOCAL_KEY_FILE = "local-issuer.jwk.json"
 JWKS_CACHE_TTL_S = 600.0
 JWKS_MIN_REFRESH_INTERVAL_S = 60.0
+LOCAL_ISSUER = "urn:symbiose:local-issuer"
+LOCAL_MINT_ADVICE = (
+    "mint one with `symbiose token --email you@example.org` run with the server's SYMBIOSE_DATA_DIR"
+)
 
 
 class TokenError(Exception):
@@ -63,12 +75,17 @@ class KeySource(Protocol):
 class LocalIssuer:
     """The embedded identity provider: one ES256 key on disk, minted tokens, published JWKS."""
 
-    def __init__(self, issuer: str, audience: str, key_dir: Path) -> None:
-        self.issuer = issuer.rstrip("/")
+    def __init__(self, audience: str, key_dir: Path, issuer: str = LOCAL_ISSUER) -> None:
+        self.issuer = issuer
         self.audience = audience
         self._key_dir = key_dir
         self._key = _load_or_create_key(key_dir / LOCAL_KEY_FILE)
         self._public = KeySet.import_key_set({"keys": [self._key.as_dict(private=False)]})
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LocalIssuer:
+        """The issuer of this data directory, as the server and `symbiose token` both build it."""
+        return cls(settings.oidc_audience, settings.key_dir)
 
     async def keys(self, *, refresh: bool = False) -> KeySet:
         return self._public
@@ -76,10 +93,11 @@ class LocalIssuer:
     def jwks(self) -> dict[str, Any]:
         return dict(self._public.as_dict(private=False))
 
-    def discovery_document(self) -> dict[str, Any]:
+    def discovery_document(self, base_url: str) -> dict[str, Any]:
+        """The discovery document; the keys are served by the API itself, under `base_url`."""
         return {
             "issuer": self.issuer,
-            "jwks_uri": f"{self.issuer}/.well-known/jwks.json",
+            "jwks_uri": f"{base_url.rstrip('/')}/.well-known/jwks.json",
             "id_token_signing_alg_values_supported": ["ES256"],
             "subject_types_supported": ["public"],
             "response_types_supported": ["id_token"],
@@ -184,8 +202,11 @@ class TokenVerifier:
 
     CACHE_SIZE = 10_000
 
-    def __init__(self, issuer: str, audience: str, keys: KeySource, leeway_s: int = 30) -> None:
+    def __init__(
+        self, issuer: str, audience: str, keys: KeySource, leeway_s: int = 30, *, hint: str | None = None
+    ) -> None:
         self.issuer = issuer.rstrip("/")
+        self._hint = hint or f"get one from {self.issuer}"
         self._keys = keys
         self._leeway_s = leeway_s
         self._verified: OrderedDict[str, VerifiedToken] = OrderedDict()
@@ -215,7 +236,9 @@ class TokenVerifier:
         try:
             decoded = await self._decode(token)
         except InvalidKeyIdError as exc:
-            raise TokenError("the token is signed with a key this issuer does not publish") from exc
+            raise TokenError(
+                f"the token is signed with a key this issuer does not publish; {self._hint}"
+            ) from exc
         except UnsupportedAlgorithmError as exc:
             raise TokenError(
                 f"the token's algorithm is refused; accepted: {', '.join(ACCEPTED_ALGORITHMS)}"
@@ -233,6 +256,8 @@ class TokenVerifier:
         except MissingClaimError as exc:
             raise TokenError(f"the token lacks the required claim {exc.claim!r}") from exc
         except InvalidClaimError as exc:
+            if exc.claim == "iss":
+                raise TokenError(self._issuer_message(decoded.claims.get("iss"))) from exc
             raise TokenError(_claim_message(exc.claim)) from exc
         claims = decoded.claims
         email = claims.get("email")
@@ -244,6 +269,10 @@ class TokenVerifier:
             name=name if isinstance(name, str) else None,
             claims=claims,
         )
+
+    def _issuer_message(self, got: object) -> str:
+        sent = repr(got)[:120] if isinstance(got, str) else "no issuer"
+        return f"the token comes from another issuer: expected {self.issuer!r}, got {sent}; {self._hint}"
 
     async def _decode(self, token: str) -> jwt.Token:
         keys = await self._keys.keys()
@@ -257,7 +286,6 @@ class TokenVerifier:
 def _claim_message(claim: str) -> str:
     return {
         "aud": "the token was issued for another audience",
-        "iss": "the token comes from another issuer",
         "nbf": "the token is not valid yet",
         "exp": "the token has expired",
     }.get(claim, f"the token's {claim!r} claim is invalid")

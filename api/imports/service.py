@@ -111,7 +111,7 @@ def _check_row(
         organisation_id=member["id"],
         network_id=network_id,
         category_id=row.category,
-        zone_id=None,
+        zone_id=member["zone_id"],
         latitude=latitude,
         longitude=longitude,
         photos=[],

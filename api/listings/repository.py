@@ -36,8 +36,21 @@ VISIBLE = """(
 )"""
 
 _DRAFT_FIELDS = tuple(Draft.__struct_fields__)
+
+
+def _value(name: str) -> str:
+    """The placeholder of a draft field; a listing given no zone takes its member's zone in the network."""
+    index = _DRAFT_FIELDS.index(name) + 1
+    if name != "zone_id":
+        return f"${index}"
+    network, organisation = _DRAFT_FIELDS.index("network_id") + 1, _DRAFT_FIELDS.index("organisation_id") + 1
+    return f"""COALESCE(${index}, (SELECT m.zone_id FROM memberships m
+        WHERE m.network_id = ${network} AND m.organisation_id = ${organisation}))"""
+
+
+_VALUES = ", ".join(_value(name) for name in _DRAFT_FIELDS)
 _INSERT = f"""INSERT INTO listings ({", ".join(_DRAFT_FIELDS)}, created_by, import_id)
-    VALUES ({", ".join(f"${i}" for i in range(1, len(_DRAFT_FIELDS) + 3))})"""
+    VALUES ({_VALUES}, ${len(_DRAFT_FIELDS) + 1}, ${len(_DRAFT_FIELDS) + 2})"""
 
 
 def to_listing(row: Any) -> Listing:
@@ -92,10 +105,10 @@ async def insert_with_status(
 ) -> None:
     """Insert drafts already checked, each in the status given (demo data)."""
     columns = ", ".join(_DRAFT_FIELDS)
-    placeholders = ", ".join(f"${i}" for i in range(1, len(_DRAFT_FIELDS) + 3))
+    at = len(_DRAFT_FIELDS)
     await conn.executemany(
         f"""INSERT INTO listings ({columns}, status, created_by, published_at)
-            VALUES ({placeholders}, CASE WHEN ${len(_DRAFT_FIELDS) + 1} = 'published' THEN now() END)""",
+            VALUES ({_VALUES}, ${at + 1}, ${at + 2}, CASE WHEN ${at + 1} = 'published' THEN now() END)""",
         [(*(getattr(d, n) for n in _DRAFT_FIELDS), status, created_by) for d, status in rows],
     )
 

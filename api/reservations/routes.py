@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, Response, get, post
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
@@ -24,7 +25,11 @@ from api.http import LimitQuery, etag
 from api.openapi import BEARER, problem_responses
 from api.reservations import service
 from api.reservations.lifecycle import RESERVATION
-from api.reservations.rules import InsufficientCapacityError, ListingNotBookableError
+from api.reservations.rules import (
+    InsufficientCapacityError,
+    ListingNotBookableError,
+    PaymentsNotConfiguredError,
+)
 from api.transfers.routes import IdempotencyKey
 from schemas.pagination import Page
 from schemas.reservations import (
@@ -82,6 +87,7 @@ class ListingReservationController(Controller):
             NotFoundError,
             InsufficientCapacityError,
             ListingNotBookableError,
+            PaymentsNotConfiguredError,
         ),
     )
     async def create_reservation(
@@ -90,6 +96,7 @@ class ListingReservationController(Controller):
         principal: NamedDependency[Principal],
         listing_id: FromPath[uuid.UUID],
         data: JSONBody[ReservationCreate],
+        state: State,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Reservation]:
         """The acting organisation (an active member of the network, not the provider) asks for `quantity`
@@ -97,9 +104,10 @@ class ListingReservationController(Controller):
         listing's availability window, between its `min_reservation_hours` and `max_reservation_hours`. A
         request that cannot fit beside the reservations already held is refused with 409 and
         `free_capacity`; a request holds nothing until the provider accepts it. With `Idempotency-Key`, a
-        retry answers the first reservation (`Idempotent-Replayed: true`)."""
+        retry answers the first reservation (`Idempotent-Replayed: true`). A priced service cannot be
+        booked while the server takes no payments (409 `payments-not-configured`)."""
         reservation, replayed = await service.create_reservation(
-            conn, principal, listing_id, data, idempotency_key
+            conn, principal, listing_id, data, idempotency_key, payments_configured=state.payments_configured
         )
         extra = {"Idempotent-Replayed": "true"} if replayed else {}
         return _tagged(reservation, 201, Location=f"/v1/reservations/{reservation.id}", **extra)

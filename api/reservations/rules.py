@@ -20,6 +20,20 @@ class ListingNotBookableError(ConflictError):
     slug, title_text = "listing-not-bookable", "This listing cannot be booked"
 
 
+class PaymentsNotConfiguredError(ConflictError):
+    slug, title_text = "payments-not-configured", "Payments are not configured on this service"
+
+
+def payable(listing: Listing, payments_configured: bool) -> None:
+    """409 at request for a priced service while this service takes no payments: once accepted it
+    would wait for a payment that cannot be made."""
+    if listing.price_kind != "free" and not payments_configured:
+        raise PaymentsNotConfiguredError(
+            f"this service is priced ({listing.price_kind}) and this server takes no payments "
+            "(STRIPE_API_KEY and STRIPE_WEBHOOK_SECRET are not set); book a free service"
+        )
+
+
 def invalid(path: str, message: str, source: str = "body") -> RequestValidationError:
     return RequestValidationError(
         f"{path}: {message}", extra={"errors": [{"path": path, "message": message, "source": source}]}

@@ -71,8 +71,11 @@ async def create_reservation(
     listing_id: uuid.UUID,
     data: ReservationCreate,
     idempotency_key: str | None,
+    *,
+    payments_configured: bool = False,
 ) -> tuple[Reservation, bool]:
-    """Ask for `quantity` of a service over `[start, end)`; (reservation, replayed)."""
+    """Ask for `quantity` of a service over `[start, end)`; (reservation, replayed). A priced service
+    is refused (409) unless `payments_configured`."""
     user = policy.authenticated(principal)
     if idempotency_key is not None:
         fingerprint = idempotency.request_hash(listing_id, data)
@@ -88,6 +91,7 @@ async def create_reservation(
     )
     requester_id = policy.reservation_requester(principal, statuses.get(acting))
     capacity = rules.bookable(listing, requester_id)
+    rules.payable(listing, payments_configured)
     if statuses.get(listing.organisation_id) != "active":
         raise ListingNotBookableError("the provider is not an active member of the network")
     now = datetime.now(UTC)

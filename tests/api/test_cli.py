@@ -147,12 +147,13 @@ def test_token_refuses_a_role_without_its_target(tmp_path: Path) -> None:
 
 
 async def test_demo_data_loads_twice_without_duplicates(db: asyncpg.Connection) -> None:
+    from api.auth.tokens import LOCAL_ISSUER
     from api.demo.loader import load_demo
 
     tables = ("networks", "organisations", "memberships", "listings", "reservations", "reservation_events")
-    await load_demo(db, "http://127.0.0.1:8000")
+    await load_demo(db, LOCAL_ISSUER)
     counts = [await db.fetchval(f"SELECT count(*) FROM {t}") for t in tables]
-    await load_demo(db, "http://127.0.0.1:8000")
+    await load_demo(db, LOCAL_ISSUER)
     assert [await db.fetchval(f"SELECT count(*) FROM {t}") for t in tables] == counts
     assert counts[1] >= 50
     assert counts[3] >= 200

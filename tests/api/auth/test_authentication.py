@@ -43,7 +43,7 @@ async def test_refused_tokens_are_401_problems_saying_why(
     make_header: object,
     detail: str,
 ) -> None:
-    other = LocalIssuer(issuer.issuer, issuer.audience, tmp_path / "other-keys")
+    other = LocalIssuer(issuer.audience, tmp_path / "other-keys")
     header = make_header(issuer, other)  # type: ignore[operator]
     for path in ("/v1/me", "/v1/networks"):
         response = await client.get(path, headers={"authorization": header})
@@ -55,7 +55,7 @@ async def test_refused_tokens_are_401_problems_saying_why(
 async def test_a_token_for_another_audience_is_401(
     client: AsyncTestClient[RequestContext], issuer: LocalIssuer
 ) -> None:
-    foreign = LocalIssuer(issuer.issuer, "another-api", issuer_key_dir(issuer))
+    foreign = LocalIssuer("another-api", issuer_key_dir(issuer))
     response = await client.get("/v1/me", headers={"authorization": f"Bearer {foreign.mint(email='a@b.fr')}"})
     assert response.status_code == 401
     assert "audience" in response.json()["detail"]
@@ -95,7 +95,7 @@ async def test_anonymous_requests_are_rate_limited_and_authenticated_ones_are_no
         symbiose_data_dir=str(tmp_path),
         rate_limit_anonymous_per_minute=3,
     )
-    issuer = LocalIssuer(settings.public_url, settings.oidc_audience, settings.key_dir)
+    issuer = LocalIssuer.from_settings(settings)
     async with AsyncTestClient(app=create_asgi(settings)) as client:
         statuses = [(await client.get("/v1/networks")).status_code for _ in range(4)]
         assert statuses == [200, 200, 200, 429]

@@ -104,7 +104,10 @@ async def test_rs256_and_es256_tokens_from_the_provider_verify(
         ({"exp": None}, "lacks the required claim 'exp'"),
         ({"nbf": int(time.time()) + 3600}, "not valid yet"),
         ({"aud": "another-service"}, "another audience"),
-        ({"iss": "https://evil.example"}, "another issuer"),
+        (
+            {"iss": "https://evil.example"},
+            r"another issuer: expected 'http://127\.0\.0\.1:\d+', got 'https://evil\.example'; get one from",
+        ),
         ({"sub": None}, "lacks the required claim 'sub'"),
     ],
 )
@@ -188,9 +191,9 @@ async def test_a_discovery_document_naming_another_issuer_is_refused(provider: F
 
 
 async def test_local_issuer_tokens_verify_and_its_key_survives_a_restart(tmp_path: Path) -> None:
-    first = LocalIssuer("http://127.0.0.1:8000", AUDIENCE, tmp_path)
+    first = LocalIssuer(AUDIENCE, tmp_path)
     token = first.mint(email="Alice@Example.org", ttl_s=60)
-    second = LocalIssuer("http://127.0.0.1:8000", AUDIENCE, tmp_path)
+    second = LocalIssuer(AUDIENCE, tmp_path)
     verified = await TokenVerifier(second.issuer, AUDIENCE, second).verify(token)
     assert verified.email == "Alice@Example.org"
     assert verified.subject == tokens.local_subject("alice@example.org")

@@ -84,28 +84,6 @@ async def test_a_free_booking_goes_from_request_to_completion_and_records_every_
     assert {r["aggregate_id"] for r in topics if r["topic"] == "listing.changed"} == {park.storage}
 
 
-async def test_accepting_a_priced_booking_awaits_payment_which_expires_unpaid(
-    park: Park, client: AsyncTestClient[RequestContext], db: asyncpg.Connection
-) -> None:
-    await db.execute(
-        "UPDATE listings SET price_kind = 'per_day', price_cents = 1500, currency = 'EUR' WHERE id = $1",
-        park.storage,
-    )
-    rid = (await book(client, park, 1))["id"]
-    awaiting = await act(client, rid, "accept", park.as_provider())
-    assert (awaiting["status"], awaiting["price_kind"]) == ("awaiting_payment", "per_day")
-    assert awaiting["expires_at"] is not None
-    refused = await act(client, rid, "confirm", park.as_requester(), expected=409)
-    assert refused["allowed_actions"] == ["cancel"]  # payment confirms it, not the requester
-    assert await held(db, park.storage) == 1
-    await db.execute(
-        "UPDATE reservations SET expires_at = now() - interval '1 minute' WHERE id = $1::uuid", rid
-    )
-    assert await _sweep(db) == 1
-    assert await status_of(db, rid) == "expired"
-    assert await held(db, park.storage) == 0
-
-
 async def test_an_unanswered_request_expires_after_the_listings_response_time(
     park: Park, client: AsyncTestClient[RequestContext], db: asyncpg.Connection
 ) -> None:
