@@ -19,7 +19,7 @@ from api.categories.routes import CategoryController, UnitController, WasteCodeC
 from api.db.idempotency import forget_expired_keys
 from api.db.migrations import check_schema
 from api.db.periodic import periodic
-from api.db.pool import Pool, create_pool, provide_transaction
+from api.db.pool import Pool, create_pool, provide_transaction, unavailable_handlers
 from api.errors import exception_handlers, problem_details_config
 from api.health.routes import HealthController
 from api.imports.routes import ImportController
@@ -110,7 +110,7 @@ def create_app(settings: Settings) -> Litestar:
         middleware=[_anonymous_rate_limit(settings).middleware, BearerTokenMiddleware()],
         lifespan=[database],
         plugins=[ProblemDetailsPlugin(problem_details_config())],
-        exception_handlers=exception_handlers(),
+        exception_handlers={**exception_handlers(), **unavailable_handlers()},
         openapi_config=openapi_config(),
         logging_config=logging_config(settings.log_level),
         debug=False,
