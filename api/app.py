@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
-from litestar import Litestar, Request
+from litestar import Litestar
 from litestar.di import Provide
-from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.middleware.base import DefineMiddleware
 from litestar.plugins.problem_details import ProblemDetailsPlugin
+from litestar.types import ASGIApp, Middleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from api.auth.principal import BearerTokenMiddleware, provide_principal
+from api.auth.principal import BearerTokenMiddleware, RefuseInvalidTokenMiddleware, provide_principal
 from api.auth.routes import LocalIssuerController, MeController
 from api.auth.tokens import LocalIssuer, RemoteKeySource, TokenVerifier
 from api.categories.routes import CategoryController, UnitController, WasteCodeController
@@ -30,6 +32,7 @@ from api.networks.routes import NetworkController
 from api.observability import RequestContext, logging_config
 from api.openapi import docs_assets_router, openapi_config
 from api.organisations.routes import InvitationController, OrganisationController
+from api.ratelimit import rate_limits
 from api.reservations.routes import ListingReservationController, ReservationController
 from api.reservations.service import SWEEP_BATCH, sweep_due
 from api.search.routes import SearchController
@@ -107,7 +110,7 @@ def create_app(settings: Settings) -> Litestar:
             "principal": Provide(provide_principal),
             "viewer": Provide(provide_viewer),
         },
-        middleware=[_anonymous_rate_limit(settings).middleware, BearerTokenMiddleware()],
+        middleware=_middleware(settings),
         lifespan=[database],
         plugins=[ProblemDetailsPlugin(problem_details_config())],
         exception_handlers={**exception_handlers(), **unavailable_handlers()},
@@ -160,18 +163,23 @@ def _install_token_verifier(app: Litestar, settings: Settings) -> None:
     )
 
 
-async def _is_anonymous(request: Request[Any, Any, Any]) -> bool:
-    # async on purpose: Litestar runs a plain function in a worker thread, on every request.
-    return "authorization" not in request.headers
+def _middleware(settings: Settings) -> list[Middleware]:
+    """Outermost first. Tokens are judged before the rate limits count the request and refused
+    after (see `api.ratelimit`)."""
+    proxies: list[Middleware] = []
+    if settings.trusted_proxy_list:
+        proxies.append(DefineMiddleware(_trust_proxies, trusted=settings.trusted_proxy_list))
+    return [
+        *proxies,
+        BearerTokenMiddleware(),
+        *rate_limits(settings),
+        RefuseInvalidTokenMiddleware(),
+    ]
 
 
-def _anonymous_rate_limit(settings: Settings) -> RateLimitConfig:
-    """Requests without a token are limited per client address; authenticated ones are not."""
-    return RateLimitConfig(
-        rate_limit=("minute", settings.rate_limit_anonymous_per_minute),
-        exclude=["/health", "/docs", "/docs-assets"],
-        check_throttle_handler=_is_anonymous,
-    )
+def _trust_proxies(app: ASGIApp, trusted: list[str]) -> ASGIApp:
+    """uvicorn's `X-Forwarded-For` handling (rightmost untrusted hop), for the configured proxies."""
+    return cast("ASGIApp", ProxyHeadersMiddleware(cast("Any", app), trusted_hosts=trusted))
 
 
 def create_asgi(settings: Settings) -> RequestContext:
