@@ -25,6 +25,7 @@ from api.db.pool import Pool, create_pool, provide_transaction, unavailable_hand
 from api.errors import exception_handlers, problem_details_config
 from api.health.routes import HealthController
 from api.imports.routes import ImportController
+from api.limits import JSON_MAX_BODY_BYTES, RequestTimeoutMiddleware
 from api.listings.routes import ListingController, OrganisationListingController
 from api.listings.service import expire_due
 from api.memberships.routes import MembershipController, NetworkMembershipController
@@ -37,6 +38,7 @@ from api.reservations.routes import ListingReservationController, ReservationCon
 from api.reservations.service import SWEEP_BATCH, sweep_due
 from api.search.routes import SearchController
 from api.search.service import provide_viewer
+from api.security import DocsPolicyMiddleware, security_headers
 from api.settings import Settings
 from api.transfers.routes import (
     ListingTransferController,
@@ -112,6 +114,8 @@ def create_app(settings: Settings) -> Litestar:
         },
         middleware=_middleware(settings),
         lifespan=[database],
+        before_send=[security_headers(settings)],
+        request_max_body_size=JSON_MAX_BODY_BYTES,
         plugins=[ProblemDetailsPlugin(problem_details_config())],
         exception_handlers={**exception_handlers(), **unavailable_handlers()},
         openapi_config=openapi_config(),
@@ -170,10 +174,12 @@ def _middleware(settings: Settings) -> list[Middleware]:
     if settings.trusted_proxy_list:
         proxies.append(DefineMiddleware(_trust_proxies, trusted=settings.trusted_proxy_list))
     return [
+        RequestTimeoutMiddleware(settings.request_timeout_seconds),
         *proxies,
         BearerTokenMiddleware(),
         *rate_limits(settings),
         RefuseInvalidTokenMiddleware(),
+        DocsPolicyMiddleware(),
     ]
 
 

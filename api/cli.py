@@ -77,6 +77,7 @@ def serve(demo: bool, run_migrate: bool, host: str | None, port: int | None) -> 
     import uvicorn
 
     from api.app import create_asgi
+    from api.serving import uvicorn_options
 
     settings = _settings()
     overrides: dict[str, object] = {}
@@ -108,6 +109,7 @@ def serve(demo: bool, run_migrate: bool, host: str | None, port: int | None) -> 
         log_config=None,
         access_log=False,
         lifespan="on",
+        **uvicorn_options(),
     )
 
 

@@ -43,6 +43,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, rename="upper"):
     rate_limit_anonymous_per_minute: Annotated[int, msgspec.Meta(ge=1)] = 120
     rate_limit_authenticated_per_minute: Annotated[int, msgspec.Meta(ge=1)] = 600
     """Requests a minute per user with a valid token (those without one count as anonymous)."""
+    request_timeout_seconds: Annotated[float, msgspec.Meta(ge=0.1, le=600)] = 30
+    """Seconds a request may take before its answer starts; past it, 503."""
     trusted_proxies: str = ""
     """Comma-separated addresses or networks of the reverse proxies whose `X-Forwarded-For` names
     the client; from any other peer the header is ignored."""
