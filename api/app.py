@@ -14,6 +14,7 @@ from litestar.plugins.problem_details import ProblemDetailsPlugin
 from litestar.types import ASGIApp, Middleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from api import metrics
 from api.auth.principal import BearerTokenMiddleware, RefuseInvalidTokenMiddleware, provide_principal
 from api.auth.routes import LocalIssuerController, MeController
 from api.auth.tokens import LocalIssuer, RemoteKeySource, TokenVerifier
@@ -68,17 +69,23 @@ def create_app(settings: Settings) -> Litestar:
             app.state.pool = pool
             _install_token_verifier(app, settings)
             app.state.search = await create_backend(settings, pool)
+            metrics.watch(pool, app.state.search)
             try:
                 if settings.sweep_interval_seconds == 0:
                     yield
                     return
                 async with (
-                    periodic(settings.sweep_interval_seconds, lambda: _expire_listings(pool)),
-                    periodic(settings.sweep_interval_seconds, lambda: _sweep_reservations(pool)),
-                    periodic(settings.sweep_interval_seconds, lambda: _forget_keys(pool)),
+                    periodic(
+                        settings.sweep_interval_seconds, lambda: _expire_listings(pool), "expire_listings"
+                    ),
+                    periodic(
+                        settings.sweep_interval_seconds, lambda: _sweep_reservations(pool), "reservations"
+                    ),
+                    periodic(settings.sweep_interval_seconds, lambda: _forget_keys(pool), "forget_keys"),
                 ):
                     yield
             finally:
+                metrics.unwatch()
                 await app.state.search.close()
         finally:
             await pool.close()
@@ -106,6 +113,7 @@ def create_app(settings: Settings) -> Litestar:
             ListingReservationController,
             ReservationController,
             docs_assets_router(),
+            metrics.MetricsController,
         ],
         dependencies={
             "conn": Provide(provide_transaction),
@@ -119,7 +127,7 @@ def create_app(settings: Settings) -> Litestar:
         plugins=[ProblemDetailsPlugin(problem_details_config())],
         exception_handlers={**exception_handlers(), **unavailable_handlers()},
         openapi_config=openapi_config(),
-        logging_config=logging_config(settings.log_level),
+        logging_config=logging_config(settings.log_level, settings.log_format),
         debug=False,
     )
 
@@ -174,6 +182,7 @@ def _middleware(settings: Settings) -> list[Middleware]:
     if settings.trusted_proxy_list:
         proxies.append(DefineMiddleware(_trust_proxies, trusted=settings.trusted_proxy_list))
     return [
+        metrics.prometheus_config().middleware,
         RequestTimeoutMiddleware(settings.request_timeout_seconds),
         *proxies,
         BearerTokenMiddleware(),

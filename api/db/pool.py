@@ -23,6 +23,7 @@ from litestar.datastructures import State
 from litestar.types import ExceptionHandlersMap
 
 from api.errors import ServiceUnavailableError
+from api.metrics import POOL_WAITING
 
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
@@ -106,7 +107,10 @@ async def provide_transaction(
 
     A connection that died mid-request is not rolled back (there is nothing left to roll back):
     the handler's own error then reaches `unavailable_handlers` instead of the rollback's."""
-    async with get_pool(state).acquire() as conn:
+    pool = get_pool(state)
+    with POOL_WAITING.track_inprogress():
+        conn = await pool.acquire()
+    try:
         if request.method in ("GET", "HEAD"):
             yield conn
             return
@@ -120,6 +124,8 @@ async def provide_transaction(
                     await transaction.rollback()
             raise
         await transaction.commit()
+    finally:
+        await pool.release(conn)
 
 
 def unavailable_problem(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

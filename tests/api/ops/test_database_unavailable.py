@@ -5,6 +5,8 @@ The suite's PostgreSQL is shared by every test, so this one starts a server of i
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -20,16 +22,22 @@ from api.db.embedded import EmbeddedServer, create_database_if_missing, start_em
 from api.db.migrations import migrate
 from api.observability import RequestContext
 from api.settings import Settings
+from tests.conftest import ROOT
 from tests.factories import person
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
 @pytest.fixture
-def own_server(tmp_path: Path) -> Iterator[EmbeddedServer]:
-    server = start_embedded_server(tmp_path / "own")
+def own_server() -> Iterator[EmbeddedServer]:
+    # Under the repository's var/, like the suite's own server: pytest's tmp_path is private to its
+    # user, and the embedded server may run as another one.
+    (ROOT / "var").mkdir(exist_ok=True)
+    data_dir = Path(tempfile.mkdtemp(prefix="pg-down-", dir=ROOT / "var"))
+    server = start_embedded_server(data_dir)
     yield server
     server.stop()
+    shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def _stop(server: EmbeddedServer) -> None:
