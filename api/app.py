@@ -22,7 +22,13 @@ from api.categories.routes import CategoryController, UnitController, WasteCodeC
 from api.db.idempotency import forget_expired_keys
 from api.db.migrations import check_schema
 from api.db.periodic import periodic
-from api.db.pool import Pool, create_pool, provide_transaction, unavailable_handlers
+from api.db.pool import (
+    STATEMENT_TIMEOUT_S,
+    Pool,
+    create_pool,
+    provide_transaction,
+    unavailable_handlers,
+)
 from api.errors import exception_handlers, problem_details_config
 from api.health.routes import HealthController
 from api.imports.routes import ImportController
@@ -61,7 +67,10 @@ def create_app(settings: Settings) -> Litestar:
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncGenerator[None, None]:
         pool = await create_pool(
-            dsn, min_size=settings.database_pool_min_size, max_size=settings.database_pool_max_size
+            dsn,
+            min_size=settings.database_pool_min_size,
+            max_size=settings.database_pool_max_size,
+            statement_timeout_s=STATEMENT_TIMEOUT_S,
         )
         try:
             async with pool.acquire() as conn:

@@ -51,14 +51,11 @@ async def _keep_session(conn: Connection) -> None:
 # tens of milliseconds on a plan that reads tens of thousands of rows (a facet count), more than it
 # saves; parallel workers compete for the same cores as the other requests' backends. Set at
 # connection start, since released connections keep their session (see `_keep_session`).
-# `statement_timeout` bounds one statement on the server, where it stops using resources (the
-# client's `command_timeout` only stops waiting); a statement cut short answers 503.
+SERVER_SETTINGS: dict[str, str] = {"jit": "off", "max_parallel_workers_per_gather": "0"}
+# The API's bound on one statement (`create_pool(statement_timeout_s=...)`): enforced by the server,
+# which stops working on it (asyncpg's `command_timeout` only stops waiting); cut short, it answers
+# 503. The CLI's pools (indexer, reindex) read whole tables and take none.
 STATEMENT_TIMEOUT_S = 10
-SERVER_SETTINGS: dict[str, str] = {
-    "jit": "off",
-    "max_parallel_workers_per_gather": "0",
-    "statement_timeout": f"{STATEMENT_TIMEOUT_S}s",
-}
 CONNECT_TIMEOUT_S = 5
 RETRY_AFTER_S = 5
 
@@ -76,16 +73,21 @@ UNAVAILABLE: tuple[type[Exception], ...] = (
 logger = logging.getLogger(__name__)
 
 
-async def create_pool(dsn: str, *, min_size: int, max_size: int) -> Pool:
+async def create_pool(
+    dsn: str, *, min_size: int, max_size: int, statement_timeout_s: int | None = None
+) -> Pool:
+    server_settings = dict(SERVER_SETTINGS)
+    if statement_timeout_s is not None:
+        server_settings["statement_timeout"] = f"{statement_timeout_s}s"
     pool: Pool = await asyncpg.create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
         init=_init_connection,
         reset=_keep_session,
-        command_timeout=STATEMENT_TIMEOUT_S + 5,
+        command_timeout=30,
         timeout=CONNECT_TIMEOUT_S,
-        server_settings=SERVER_SETTINGS,
+        server_settings=server_settings,
     )
     return pool
 

@@ -8,9 +8,11 @@ from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
+import pytest
 from litestar.testing import AsyncTestClient
 
 from api.app import create_asgi
+from api.db.pool import STATEMENT_TIMEOUT_S, create_pool
 from api.limits import CSV_MAX_BODY_BYTES, JSON_MAX_BODY_BYTES, MAX_HEAD_BYTES
 from api.observability import RequestContext
 from api.settings import Settings
@@ -117,3 +119,19 @@ async def test_a_request_past_its_time_is_503_and_gives_its_connection_back(
         assert elapsed < 2
         # The pool's only connection came back: the next request is served.
         assert (await client.get("/v1/networks")).status_code == 200
+
+
+async def test_the_apps_pool_bounds_each_statement_on_the_server(database_url: str) -> None:
+    bounded = await create_pool(database_url, min_size=1, max_size=1, statement_timeout_s=STATEMENT_TIMEOUT_S)
+    unbounded = await create_pool(database_url, min_size=1, max_size=1)
+    try:
+        async with bounded.acquire() as conn:
+            assert await conn.fetchval("SHOW statement_timeout") == f"{STATEMENT_TIMEOUT_S}s"
+            await conn.execute("SET statement_timeout = '50ms'")  # the same bound, made short
+            with pytest.raises(asyncpg.QueryCanceledError):
+                await conn.execute("SELECT pg_sleep(1)")
+        async with unbounded.acquire() as conn:
+            assert await conn.fetchval("SHOW statement_timeout") == "0"
+    finally:
+        await bounded.close()
+        await unbounded.close()
