@@ -5,25 +5,35 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
-from litestar import Litestar, Request
+from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.middleware.base import DefineMiddleware
 from litestar.plugins.problem_details import ProblemDetailsPlugin
+from litestar.types import ASGIApp, Middleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from api.auth.principal import BearerTokenMiddleware, provide_principal
+from api import metrics
+from api.auth.principal import BearerTokenMiddleware, RefuseInvalidTokenMiddleware, provide_principal
 from api.auth.routes import LocalIssuerController, MeController
 from api.auth.tokens import LOCAL_MINT_ADVICE, LocalIssuer, RemoteKeySource, TokenVerifier
 from api.categories.routes import CategoryController, UnitController, WasteCodeController
 from api.db.idempotency import forget_expired_keys
 from api.db.migrations import check_schema
 from api.db.periodic import periodic
-from api.db.pool import Pool, create_pool, provide_transaction
+from api.db.pool import (
+    STATEMENT_TIMEOUT_S,
+    Pool,
+    create_pool,
+    provide_transaction,
+    unavailable_handlers,
+)
 from api.errors import exception_handlers, problem_details_config
 from api.health.routes import HealthController
 from api.imports.routes import ImportController
+from api.limits import JSON_MAX_BODY_BYTES, RequestTimeoutMiddleware
 from api.listings.routes import ListingController, OrganisationListingController
 from api.listings.service import expire_due
 from api.memberships.routes import MembershipController, NetworkMembershipController
@@ -31,10 +41,12 @@ from api.networks.routes import NetworkController
 from api.observability import RequestContext, logging_config
 from api.openapi import docs_assets_router, openapi_config
 from api.organisations.routes import InvitationController, OrganisationController
+from api.ratelimit import rate_limits
 from api.reservations.routes import ListingReservationController, ReservationController
 from api.reservations.service import SWEEP_BATCH, sweep_due
 from api.search.routes import SearchController
 from api.search.service import provide_viewer
+from api.security import DocsPolicyMiddleware, security_headers
 from api.settings import Settings
 from api.transfers.routes import (
     ListingTransferController,
@@ -56,7 +68,10 @@ def create_app(settings: Settings) -> Litestar:
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncGenerator[None, None]:
         pool = await create_pool(
-            dsn, min_size=settings.database_pool_min_size, max_size=settings.database_pool_max_size
+            dsn,
+            min_size=settings.database_pool_min_size,
+            max_size=settings.database_pool_max_size,
+            statement_timeout_s=STATEMENT_TIMEOUT_S,
         )
         try:
             async with pool.acquire() as conn:
@@ -64,17 +79,23 @@ def create_app(settings: Settings) -> Litestar:
             app.state.pool = pool
             _install_token_verifier(app, settings)
             app.state.search = await create_backend(settings, pool)
+            metrics.watch(pool, app.state.search)
             try:
                 if settings.sweep_interval_seconds == 0:
                     yield
                     return
                 async with (
-                    periodic(settings.sweep_interval_seconds, lambda: _expire_listings(pool)),
-                    periodic(settings.sweep_interval_seconds, lambda: _sweep_reservations(pool)),
-                    periodic(settings.sweep_interval_seconds, lambda: _forget_keys(pool)),
+                    periodic(
+                        settings.sweep_interval_seconds, lambda: _expire_listings(pool), "expire_listings"
+                    ),
+                    periodic(
+                        settings.sweep_interval_seconds, lambda: _sweep_reservations(pool), "reservations"
+                    ),
+                    periodic(settings.sweep_interval_seconds, lambda: _forget_keys(pool), "forget_keys"),
                 ):
                     yield
             finally:
+                metrics.unwatch()
                 await app.state.search.close()
         finally:
             await pool.close()
@@ -102,19 +123,22 @@ def create_app(settings: Settings) -> Litestar:
             ListingReservationController,
             ReservationController,
             docs_assets_router(),
+            metrics.MetricsController,
         ],
         dependencies={
             "conn": Provide(provide_transaction),
             "principal": Provide(provide_principal),
             "viewer": Provide(provide_viewer),
         },
-        middleware=[_anonymous_rate_limit(settings).middleware, BearerTokenMiddleware()],
+        middleware=_middleware(settings),
         lifespan=[database],
         state=State({"payments_configured": settings.payments_configured}),
+        before_send=[security_headers(settings)],
+        request_max_body_size=JSON_MAX_BODY_BYTES,
         plugins=[ProblemDetailsPlugin(problem_details_config())],
-        exception_handlers=exception_handlers(),
+        exception_handlers={**exception_handlers(), **unavailable_handlers()},
         openapi_config=openapi_config(),
-        logging_config=logging_config(settings.log_level),
+        logging_config=logging_config(settings.log_level, settings.log_format),
         debug=False,
     )
 
@@ -166,18 +190,26 @@ def _install_token_verifier(app: Litestar, settings: Settings) -> None:
     )
 
 
-async def _is_anonymous(request: Request[Any, Any, Any]) -> bool:
-    # async on purpose: Litestar runs a plain function in a worker thread, on every request.
-    return "authorization" not in request.headers
+def _middleware(settings: Settings) -> list[Middleware]:
+    """Outermost first. Tokens are judged before the rate limits count the request and refused
+    after (see `api.ratelimit`)."""
+    proxies: list[Middleware] = []
+    if settings.trusted_proxy_list:
+        proxies.append(DefineMiddleware(_trust_proxies, trusted=settings.trusted_proxy_list))
+    return [
+        metrics.prometheus_config().middleware,
+        RequestTimeoutMiddleware(settings.request_timeout_seconds),
+        *proxies,
+        BearerTokenMiddleware(),
+        *rate_limits(settings),
+        RefuseInvalidTokenMiddleware(),
+        DocsPolicyMiddleware(),
+    ]
 
 
-def _anonymous_rate_limit(settings: Settings) -> RateLimitConfig:
-    """Requests without a token are limited per client address; authenticated ones are not."""
-    return RateLimitConfig(
-        rate_limit=("minute", settings.rate_limit_anonymous_per_minute),
-        exclude=["/health", "/docs", "/docs-assets"],
-        check_throttle_handler=_is_anonymous,
-    )
+def _trust_proxies(app: ASGIApp, trusted: list[str]) -> ASGIApp:
+    """uvicorn's `X-Forwarded-For` handling (rightmost untrusted hop), for the configured proxies."""
+    return cast("ASGIApp", ProxyHeadersMiddleware(cast("Any", app), trusted_hosts=trusted))
 
 
 def create_asgi(settings: Settings) -> RequestContext:

@@ -153,6 +153,10 @@ def _from_http(exc: HTTPException) -> AppError:
         return _from_validation(exc)
     if isinstance(exc, ClientException) and isinstance(exc.__cause__, SerializationException):
         return MalformedBodyError(f"the body is not valid JSON ({exc.detail})")
+    if exc.status_code == 413:  # Litestar's request_max_body_size
+        return PayloadTooLargeError(
+            "the body is larger than this operation accepts (see the README's limits)"
+        )
     if isinstance(exc, NotFoundException):
         return NotFoundError(str(exc.detail) if exc.detail != "Not Found" else "no such resource")
     if isinstance(exc, MethodNotAllowedException):

@@ -17,6 +17,7 @@ from types import FrameType
 
 import uvicorn
 
+from api.http_protocol import uvicorn_options
 from api.observability import RequestContext
 from api.settings import Settings
 
@@ -71,5 +72,6 @@ def run(asgi: RequestContext, settings: Settings, stop: StopRequest) -> None:
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        **uvicorn_options(),
     )
     _Server(config, stop).run()

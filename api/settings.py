@@ -6,6 +6,7 @@ a person has to fix. No variable is required: the defaults run everything embedd
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -37,7 +38,16 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, rename="upper"):
     oidc_issuer: str | None = None
     oidc_audience: str = "symbiose"
     oidc_leeway_seconds: Annotated[int, msgspec.Meta(ge=0, le=300)] = 30
+    log_format: Literal["text", "json"] = "text"
+    """`json`: one JSON object a line, with the request id, for a log collector."""
     rate_limit_anonymous_per_minute: Annotated[int, msgspec.Meta(ge=1)] = 120
+    rate_limit_authenticated_per_minute: Annotated[int, msgspec.Meta(ge=1)] = 600
+    """Requests a minute per user with a valid token (those without one count as anonymous)."""
+    request_timeout_seconds: Annotated[float, msgspec.Meta(ge=0.1, le=600)] = 30
+    """Seconds a request may take before its answer starts; past it, 503."""
+    trusted_proxies: str = ""
+    """Comma-separated addresses or networks of the reverse proxies whose `X-Forwarded-For` names
+    the client; from any other peer the header is ignored."""
     search_backend: Literal["postgres", "meilisearch"] | None = None
     meilisearch_url: str | None = None
     meilisearch_api_key: str | None = None
@@ -64,6 +74,17 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, rename="upper"):
             raise msgspec.ValidationError("SEARCH_BACKEND=meilisearch needs MEILISEARCH_URL")
         if self.oidc_issuer is not None and not self.oidc_issuer.startswith(("https://", "http://")):
             raise msgspec.ValidationError("OIDC_ISSUER must be an http(s) URL")
+        for entry in self.trusted_proxy_list:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as exc:
+                raise msgspec.ValidationError(
+                    f"TRUSTED_PROXIES: {entry!r} is not an address or network"
+                ) from exc
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [entry.strip() for entry in self.trusted_proxies.split(",") if entry.strip()]
 
     @property
     def data_dir(self) -> Path:

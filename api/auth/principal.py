@@ -69,15 +69,35 @@ class BearerTokenMiddleware(ASGIMiddleware):
 
     It needs no database; the `principal` dependency turns the verified token into a user. A
     middleware rather than an app-wide guard: Litestar copies the route handler for every guard
-    call, which cost more than verifying a cached token."""
+    call, which cost more than verifying a cached token.
+
+    The verdict is left in the request's state (`verified_token` or `token_error`) so the rate
+    limits (`api.ratelimit`), which run next, count a refused token as anonymous; then
+    `RefuseInvalidTokenMiddleware` answers the refusal."""
 
     scopes = (ScopeType.HTTP,)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(scope)
-        verified = await _verify(connection)
-        if verified is not None:
-            connection.state.verified_token = verified
+        try:
+            verified = await _verify(connection)
+        except (UnauthorizedError, ServiceUnavailableError) as exc:
+            connection.state.token_error = exc
+        else:
+            if verified is not None:
+                connection.state.verified_token = verified
+        await next_app(scope, receive, send)
+
+
+class RefuseInvalidTokenMiddleware(ASGIMiddleware):
+    """Answers the refusal `BearerTokenMiddleware` left in the request's state, if any."""
+
+    scopes = (ScopeType.HTTP,)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        error: Exception | None = ASGIConnection[Any, Any, Any, Any](scope).state.get("token_error")
+        if error is not None:
+            raise error
         await next_app(scope, receive, send)
 
 

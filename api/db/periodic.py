@@ -7,21 +7,27 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+from api.metrics import sweep_run
+
 logger = logging.getLogger(__name__)
 
 
 @contextlib.asynccontextmanager
-async def periodic(interval_s: float, job: Callable[[], Awaitable[None]]) -> AsyncIterator[None]:
+async def periodic(
+    interval_s: float, job: Callable[[], Awaitable[None]], name: str = "job"
+) -> AsyncIterator[None]:
     """Run `job` every `interval_s` seconds in the background until the block exits.
 
-    A failing run is logged and the next one goes ahead: a sweep must not take the API down."""
+    A failing run is logged and the next one goes ahead: a sweep must not take the API down.
+    Each run is counted under `name` (`symbiose_sweep_runs_total`, see `api.metrics`)."""
 
     async def loop() -> None:
         while True:
             try:
-                await job()
+                with sweep_run(name):
+                    await job()
             except Exception:
-                logger.exception("periodic job failed")
+                logger.exception("periodic job %s failed", name)
             await asyncio.sleep(interval_s)
 
     task = asyncio.create_task(loop())

@@ -1,14 +1,29 @@
-"""The asyncpg pool and the per-request transaction."""
+"""The asyncpg pool, the per-request transaction, and what a request answers when PostgreSQL is gone.
+
+When PostgreSQL stops, every connection the pool holds is closed under it and every new one is
+refused; asyncpg raises `OSError` (refused, unreachable, "Multiple exceptions" when every address of
+a host failed), `CannotConnectNowError` (the server is starting or stopping),
+`ConnectionDoesNotExistError` or `InterfaceError` (the connection died mid-request). All of them
+answer 503 with `Retry-After`, from any route: `unavailable_handlers` maps them in one place. The
+pool needs nothing to recover: `acquire` replaces a closed connection with a new one, so the first
+request after PostgreSQL is back is served.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
-from litestar import Request
+from litestar import Request, Response
 from litestar.datastructures import State
+from litestar.types import ExceptionHandlersMap
+
+from api.errors import ServiceUnavailableError
+from api.metrics import POOL_WAITING
 
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
@@ -37,9 +52,33 @@ async def _keep_session(conn: Connection) -> None:
 # saves; parallel workers compete for the same cores as the other requests' backends. Set at
 # connection start, since released connections keep their session (see `_keep_session`).
 SERVER_SETTINGS: dict[str, str] = {"jit": "off", "max_parallel_workers_per_gather": "0"}
+# The API's bound on one statement (`create_pool(statement_timeout_s=...)`): enforced by the server,
+# which stops working on it (asyncpg's `command_timeout` only stops waiting); cut short, it answers
+# 503. The CLI's pools (indexer, reindex) read whole tables and take none.
+STATEMENT_TIMEOUT_S = 10
+CONNECT_TIMEOUT_S = 5
+RETRY_AFTER_S = 5
+
+# Failures that mean "PostgreSQL cannot serve now", never a bug of the request.
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    OSError,  # includes ConnectionError and TimeoutError (connect and command timeouts)
+    asyncpg.PostgresConnectionError,  # ConnectionDoesNotExistError, ConnectionFailureError, ...
+    asyncpg.InterfaceError,  # "connection is closed", "pool is closing"
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.QueryCanceledError,  # statement_timeout
+)
+logger = logging.getLogger(__name__)
 
 
-async def create_pool(dsn: str, *, min_size: int, max_size: int) -> Pool:
+async def create_pool(
+    dsn: str, *, min_size: int, max_size: int, statement_timeout_s: int | None = None
+) -> Pool:
+    server_settings = dict(SERVER_SETTINGS)
+    if statement_timeout_s is not None:
+        server_settings["statement_timeout"] = f"{statement_timeout_s}s"
     pool: Pool = await asyncpg.create_pool(
         dsn,
         min_size=min_size,
@@ -47,7 +86,8 @@ async def create_pool(dsn: str, *, min_size: int, max_size: int) -> Pool:
         init=_init_connection,
         reset=_keep_session,
         command_timeout=30,
-        server_settings=SERVER_SETTINGS,
+        timeout=CONNECT_TIMEOUT_S,
+        server_settings=server_settings,
     )
     return pool
 
@@ -65,10 +105,38 @@ async def provide_transaction(
 
     Reads (GET, HEAD) skip BEGIN/COMMIT: two round trips that were a quarter of a read's cost.
     Their statements each see a consistent snapshot; the only write a read may do, creating a
-    user on first sight, is one statement and safe in autocommit."""
-    async with get_pool(state).acquire() as conn:
+    user on first sight, is one statement and safe in autocommit.
+
+    A connection that died mid-request is not rolled back (there is nothing left to roll back):
+    the handler's own error then reaches `unavailable_handlers` instead of the rollback's."""
+    pool = get_pool(state)
+    with POOL_WAITING.track_inprogress():
+        conn = await pool.acquire()
+    try:
         if request.method in ("GET", "HEAD"):
             yield conn
-        else:
-            async with conn.transaction():
-                yield conn
+            return
+        transaction = conn.transaction()
+        await transaction.start()
+        try:
+            yield conn
+        except BaseException:
+            if not conn.is_closed():
+                with contextlib.suppress(*UNAVAILABLE):
+                    await transaction.rollback()
+            raise
+        await transaction.commit()
+    finally:
+        await pool.release(conn)
+
+
+def unavailable_problem(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """PostgreSQL is down, restarting or too slow: 503, retry shortly."""
+    logger.warning("database unavailable: %s: %s", type(exc).__name__, exc)
+    return ServiceUnavailableError(
+        "the database is unavailable; retry shortly", headers={"Retry-After": str(RETRY_AFTER_S)}
+    ).to_response(request)
+
+
+def unavailable_handlers() -> ExceptionHandlersMap:
+    return dict.fromkeys(UNAVAILABLE, unavailable_problem)

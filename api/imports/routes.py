@@ -16,6 +16,7 @@ from api.errors import BadRequestError, ForbiddenError, NotFoundError, Unauthori
 from api.imports import service
 from api.imports.csv_rows import COLUMNS
 from api.imports.service import ImportRejectedError
+from api.limits import CSV_MAX_BODY_BYTES
 from api.openapi import BEARER, problem_responses
 from schemas.imports import ImportResult
 
@@ -47,7 +48,7 @@ class ImportController(Controller):
         operation_id="importListings",
         summary="Import listings from a CSV file",
         security=BEARER,
-        request_max_body_size=20 * 1024 * 1024,
+        request_max_body_size=CSV_MAX_BODY_BYTES,
         operation_class=CsvUploadOperation,
         responses=problem_responses(
             BadRequestError, ImportRejectedError, UnauthorizedError, ForbiddenError, NotFoundError

@@ -222,6 +222,7 @@ def _action_cases(w: World) -> list[Case]:
 PUBLIC = {
     ("GET", "/health/live"),
     ("GET", "/health/ready"),
+    ("GET", "/metrics"),  # Prometheus; keep it off the public proxy (README, Operations)
     ("GET", "/.well-known/openid-configuration"),
     ("GET", "/.well-known/jwks.json"),
     ("GET", "/v1/networks"),

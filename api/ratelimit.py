@@ -1,0 +1,92 @@
+"""Rate limits: one per client address for callers without a valid token, one per user for the rest.
+
+Both are Litestar's `RateLimitMiddleware`, which keeps a window per identifier in the app's
+`rate_limit` store; `check_throttle_handler` decides which of the two counts a request. A token
+is judged by `api.auth.principal.BearerTokenMiddleware`, which runs first and leaves its verdict
+in the request's state: a refused token counts as anonymous, and is refused (401) after counting,
+so sending garbage tokens does not escape the anonymous limit.
+
+The client address is the connection's peer; `X-Forwarded-For` replaces it only when that peer is
+one of `TRUSTED_PROXIES` (uvicorn's `ProxyHeadersMiddleware`, see `api.app`). CORS preflights are
+never counted: a browser sends them on its own before the request that counts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.exceptions import TooManyRequestsException
+from litestar.middleware.base import DefineMiddleware
+from litestar.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware, get_remote_address
+from litestar.types import Receive, Scope, Send
+
+from api.auth.tokens import VerifiedToken
+from api.errors import TooManyRequestsError
+from api.settings import Settings
+
+UNLIMITED_PATHS = ["/health", "/docs", "/docs-assets", "/metrics"]
+
+
+class ProblemRateLimitMiddleware(RateLimitMiddleware):
+    """Litestar's limiter, answering 429 as a problem with `Retry-After` (seconds until the
+    window resets), besides the `RateLimit-*` headers every counted answer carries."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except TooManyRequestsException as exc:
+            headers = dict(exc.headers or {})
+            retry_after = max(1, int(headers.get(self.config.rate_limit_reset_header_key, "1")))
+            headers["Retry-After"] = str(retry_after)
+            raise TooManyRequestsError(
+                f"more than {self.max_requests} requests a {self.unit}; retry in {retry_after} s",
+                headers=headers,
+            ) from exc
+
+
+def _is_preflight(request: Request[Any, Any, Any]) -> bool:
+    return request.method == "OPTIONS" and "access-control-request-method" in request.headers
+
+
+def _verified(request: Request[Any, Any, Any]) -> VerifiedToken | None:
+    verified: VerifiedToken | None = request.state.get("verified_token")
+    return verified
+
+
+# async on purpose: Litestar runs a plain function in a worker thread, on every request.
+async def _counts_as_anonymous(request: Request[Any, Any, Any]) -> bool:
+    return not _is_preflight(request) and _verified(request) is None
+
+
+async def _counts_as_user(request: Request[Any, Any, Any]) -> bool:
+    return not _is_preflight(request) and _verified(request) is not None
+
+
+def _client(request: Request[Any, Any, Any]) -> str:
+    return "client:" + get_remote_address(request)
+
+
+def _user(request: Request[Any, Any, Any]) -> str:
+    verified = _verified(request)
+    assert verified is not None  # `_counts_as_user` let only these through
+    return f"user:{verified.issuer} {verified.subject}"
+
+
+def rate_limits(settings: Settings) -> list[DefineMiddleware]:
+    """The anonymous limit, then the per-user one; both after token verification."""
+    anonymous = RateLimitConfig(
+        rate_limit=("minute", settings.rate_limit_anonymous_per_minute),
+        exclude=UNLIMITED_PATHS,
+        check_throttle_handler=_counts_as_anonymous,
+        identifier_for_request=_client,
+        middleware_class=ProblemRateLimitMiddleware,
+    )
+    authenticated = RateLimitConfig(
+        rate_limit=("minute", settings.rate_limit_authenticated_per_minute),
+        exclude=UNLIMITED_PATHS,
+        check_throttle_handler=_counts_as_user,
+        identifier_for_request=_user,
+        middleware_class=ProblemRateLimitMiddleware,
+    )
+    return [anonymous.middleware, authenticated.middleware]
