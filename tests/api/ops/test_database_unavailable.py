@@ -109,7 +109,7 @@ async def test_every_route_answers_503_while_postgresql_is_down_and_recovers(
 ) -> None:
     db = await asyncpg.connect(own_database)
     try:
-        issuer = LocalIssuer("http://127.0.0.1:8000", "symbiose", tmp_path / "keys")
+        issuer = LocalIssuer("symbiose", tmp_path / "keys")
         caller = await person(db, issuer, "ops@example.org")
     finally:
         await db.close()

@@ -88,7 +88,7 @@ async def test_x_forwarded_for_names_the_client_behind_a_trusted_proxy(
 
 async def test_authenticated_callers_have_their_own_per_user_limit(database_url: str, tmp_path: Path) -> None:
     settings = _settings(database_url, tmp_path, rate_limit_authenticated_per_minute=5)
-    issuer = LocalIssuer(settings.public_url, settings.oidc_audience, settings.key_dir)
+    issuer = LocalIssuer.from_settings(settings)
     alice = {"authorization": f"Bearer {issuer.mint(email='alice@example.org')}"}
     bob = {"authorization": f"Bearer {issuer.mint(email='bob@example.org')}"}
     async with _client(settings) as client:
