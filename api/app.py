@@ -28,7 +28,7 @@ from api.listings.service import expire_due
 from api.memberships.routes import MembershipController, NetworkMembershipController
 from api.networks.routes import NetworkController
 from api.observability import RequestContext, logging_config
-from api.openapi import docs_assets_router, openapi_config
+from api.openapi import ASSETS_PATH, DOCS_PATH, ContractPlugin, docs_assets_router, openapi_config
 from api.organisations.routes import InvitationController, OrganisationController
 from api.reservations.routes import ListingReservationController, ReservationController
 from api.reservations.service import SWEEP_BATCH, sweep_due
@@ -44,6 +44,8 @@ from search.factory import create_backend
 from search.postgres.repository import forget_old_changes
 
 logger = logging.getLogger(__name__)
+
+RATE_LIMIT_EXEMPT = ("/health", DOCS_PATH, ASSETS_PATH)
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -109,7 +111,7 @@ def create_app(settings: Settings) -> Litestar:
         },
         middleware=[_anonymous_rate_limit(settings).middleware, BearerTokenMiddleware()],
         lifespan=[database],
-        plugins=[ProblemDetailsPlugin(problem_details_config())],
+        plugins=[ProblemDetailsPlugin(problem_details_config()), ContractPlugin(RATE_LIMIT_EXEMPT)],
         exception_handlers=exception_handlers(),
         openapi_config=openapi_config(),
         logging_config=logging_config(settings.log_level),
@@ -169,7 +171,7 @@ def _anonymous_rate_limit(settings: Settings) -> RateLimitConfig:
     """Requests without a token are limited per client address; authenticated ones are not."""
     return RateLimitConfig(
         rate_limit=("minute", settings.rate_limit_anonymous_per_minute),
-        exclude=["/health", "/docs", "/docs-assets"],
+        exclude=list(RATE_LIMIT_EXEMPT),
         check_throttle_handler=_is_anonymous,
     )
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from litestar import Controller, post
 from litestar.di import NamedDependency
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, RequestBody, Schema
 from litestar.params import FromPath, RawBody
 
 from api.auth.principal import Principal
@@ -16,7 +16,7 @@ from api.errors import BadRequestError, ForbiddenError, NotFoundError, Unauthori
 from api.imports import service
 from api.imports.csv_rows import COLUMNS
 from api.imports.service import ImportRejectedError
-from api.openapi import BEARER, problem_responses
+from api.openapi import BEARER, ProblemOperation, problem_responses
 from schemas.imports import ImportResult
 
 CSV_DESCRIPTION = (
@@ -27,10 +27,11 @@ CSV_DESCRIPTION = (
 
 
 @dataclass
-class CsvUploadOperation(Operation):
+class CsvUploadOperation(ProblemOperation):
     """Documents the raw CSV body, which Litestar cannot infer from `body: RawBody`."""
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         self.request_body = RequestBody(
             content={"text/csv": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))},
             description=CSV_DESCRIPTION,
