@@ -136,3 +136,29 @@ def test_operations_that_read_the_acting_organisation_document_it(document: dict
             assert "unauthorized" in _problem_types(operation, "401"), f"{method} {path}"
     assert {"getMe", "createListing", "searchListings", "searchListingsByBody", "getNetworkImpact"} <= reading
     assert {"getNetwork", "listZones", "getReadiness", "listCategories"}.isdisjoint(reading)
+
+
+def test_every_201_says_where_the_resource_is(document: dict[str, Any]) -> None:
+    created = [o for _, _, o in _operations(document) if "201" in o["responses"]]
+    assert len(created) >= 6
+    for operation in created:
+        assert "Location" in operation["responses"]["201"]["headers"], operation["operationId"]
+
+
+def test_zones_are_a_page(document: dict[str, Any]) -> None:
+    operation = document["paths"]["/v1/networks/{network_id}/zones"]["get"]
+    ref = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    page = document["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    assert set(page["properties"]) == {"items", "next_cursor"}
+    assert {p["name"] for p in operation["parameters"]} >= {"cursor", "limit"}
+
+
+def test_csv_in_and_out_is_documented(document: dict[str, Any]) -> None:
+    impact = document["paths"]["/v1/networks/{network_id}/impact"]["get"]["responses"]["200"]["content"]
+    assert set(impact) == {"application/json", "text/csv"}
+    upload = document["paths"]["/v1/networks/{network_id}/imports"]["post"]["requestBody"]
+    assert upload["required"] is True
+    assert set(upload["content"]) == {"text/csv", "multipart/form-data"}
+    form = upload["content"]["multipart/form-data"]["schema"]
+    assert form["required"] == ["file"]
+    assert form["properties"]["file"]["format"] == "binary"
