@@ -162,7 +162,26 @@ def _from_http(exc: HTTPException) -> AppError:
     if isinstance(exc, MethodNotAllowedException):
         allowed = (exc.headers or {}).get("allow", "")
         return MethodNotAllowedError(f"this path allows only {allowed}", headers=exc.headers)
+    known = _BY_STATUS.get(exc.status_code)
+    if known is not None:
+        detail = str(exc.detail)
+        phrase = HTTPStatus(exc.status_code).phrase
+        return known(known.title_text if detail in ("", phrase) else detail, headers=exc.headers)
     return _wrap(exc.status_code, str(exc.detail), exc.headers)
+
+
+# Litestar's own exceptions for these statuses (the body size limit, the rate limit) become the
+# problem types the document lists, not types made up from the status phrase.
+_BY_STATUS: dict[int, type[AppError]] = {
+    e.status: e
+    for e in (
+        PayloadTooLargeError,
+        UnsupportedMediaTypeError,
+        HeadersTooLargeError,
+        TooManyRequestsError,
+        ServiceUnavailableError,
+    )
+}
 
 
 def _wrap(status: int, detail: str, headers: dict[str, str] | None) -> AppError:

@@ -97,8 +97,11 @@ class ImportController(Controller):
         """Create listings for the network's members from the spreadsheet an operator collected (one row
         per listing, members found by SIRET). Every row is checked first: if any has an error, nothing is
         created and the 422 lists each bad row's line and fields. Operators of the network only."""
-        text = _text(await _file(request, body))
-        result = await service.import_for(conn, principal, network_id, text)
+
+        async def read() -> str:
+            return _text(await _file(request, body))
+
+        result = await service.import_for(conn, principal, network_id, read)
         location = f"/v1/networks/{network_id}/imports/{result.id}"
         return Response(result, status_code=201, headers={"Location": location})
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import asyncpg
@@ -31,12 +31,13 @@ class ImportRejectedError(RequestValidationError):
 
 
 async def import_for(
-    conn: Connection, principal: Principal, network_id: uuid.UUID, text: str
+    conn: Connection, principal: Principal, network_id: uuid.UUID, read: Callable[[], Awaitable[str]]
 ) -> ImportResult:
-    """The API entry point: operators of the network import for its members."""
+    """The API entry point: operators of the network import for its members. The file is `read` once
+    the caller may import, so that a caller who may not learns nothing from how their file is refused."""
     await get_network(conn, network_id)
     user = policy.network_operator(principal, network_id)
-    return await import_csv(conn, network_id, text, created_by=user.id)
+    return await import_csv(conn, network_id, await read(), created_by=user.id)
 
 
 async def get_import(
