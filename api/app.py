@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Litestar, Request
+from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.plugins.problem_details import ProblemDetailsPlugin
@@ -46,6 +47,18 @@ from search.postgres.repository import forget_old_changes
 logger = logging.getLogger(__name__)
 
 RATE_LIMIT_EXEMPT = ("/health", DOCS_PATH, ASSETS_PATH)
+# Response headers a browser frontend may read (CORS hides the others).
+EXPOSED_HEADERS = [
+    "ETag",
+    "Location",
+    "X-Request-ID",
+    "Idempotent-Replayed",
+    "Retry-After",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
+    "RateLimit-Policy",
+]
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -112,6 +125,7 @@ def create_app(settings: Settings) -> Litestar:
         middleware=[_anonymous_rate_limit(settings).middleware, BearerTokenMiddleware()],
         lifespan=[database],
         plugins=[ProblemDetailsPlugin(problem_details_config()), ContractPlugin(RATE_LIMIT_EXEMPT)],
+        cors_config=cors_config(settings),
         exception_handlers=exception_handlers(),
         openapi_config=openapi_config(),
         logging_config=logging_config(settings.log_level),
@@ -162,9 +176,24 @@ def _install_token_verifier(app: Litestar, settings: Settings) -> None:
     )
 
 
+def cors_config(settings: Settings) -> CORSConfig | None:
+    """CORS for the origins of `CORS_ALLOW_ORIGINS`; none listed, no CORS headers at all. Credentials
+    (cookies, `Authorization` with `credentials: "include"`) only for origins listed by name: `*`
+    lets any site read public answers, never with a user's credentials."""
+    origins = settings.cors_origins
+    if not origins:
+        return None
+    return CORSConfig(
+        allow_origins=list(origins),
+        allow_credentials="*" not in origins,
+        expose_headers=EXPOSED_HEADERS,
+    )
+
+
 async def _is_anonymous(request: Request[Any, Any, Any]) -> bool:
     # async on purpose: Litestar runs a plain function in a worker thread, on every request.
-    return "authorization" not in request.headers
+    # A CORS preflight never counts: the browser sends it on its own, before the request it asks about.
+    return request.method != "OPTIONS" and "authorization" not in request.headers
 
 
 def _anonymous_rate_limit(settings: Settings) -> RateLimitConfig:

@@ -7,6 +7,7 @@ a person has to fix. No variable is required: the defaults run everything embedd
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
@@ -17,6 +18,9 @@ from dotenv import dotenv_values
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
 PoolSize = Annotated[int, msgspec.Meta(ge=1, le=200)]
+
+
+_ORIGIN = re.compile(r"https?://[^/\s:,]+(:[0-9]{1,5})?")
 
 
 class SettingsError(Exception):
@@ -45,6 +49,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, rename="upper"):
     search_cache_entries: Annotated[int, msgspec.Meta(ge=0, le=100_000)] = 500
     """Search results the PostgreSQL backend keeps across the changes that cannot touch them
     (least recently used first out); 0 turns the cache off. An entry holds one page of hits."""
+    cors_allow_origins: str = ""
+    """Comma-separated origins (`https://carte.example.org`) of browser frontends allowed to call the
+    API; empty sends no CORS headers; `*` allows any origin, without credentials."""
     sweep_interval_seconds: Annotated[float, msgspec.Meta(ge=0, le=86_400)] = 60
     """Seconds between the API's in-process sweeps (listing expiry, reservations' clock); 0 turns
     them off, e.g. when `symbiose sweep` runs from cron instead."""
@@ -62,6 +69,16 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, rename="upper"):
             raise msgspec.ValidationError("SEARCH_BACKEND=meilisearch needs MEILISEARCH_URL")
         if self.oidc_issuer is not None and not self.oidc_issuer.startswith(("https://", "http://")):
             raise msgspec.ValidationError("OIDC_ISSUER must be an http(s) URL")
+        for origin in self.cors_origins:
+            if origin != "*" and not _ORIGIN.fullmatch(origin):
+                raise msgspec.ValidationError(
+                    f"CORS_ALLOW_ORIGINS: {origin!r} is not an origin like https://carte.example.org "
+                    "(scheme and host, optional port, no path or trailing slash)"
+                )
+
+    @property
+    def cors_origins(self) -> tuple[str, ...]:
+        return tuple(o.strip() for o in self.cors_allow_origins.split(",") if o.strip())
 
     @property
     def data_dir(self) -> Path:
