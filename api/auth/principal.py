@@ -12,27 +12,28 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
-from litestar.openapi.spec import Example
+from litestar.openapi.spec import Example, OpenAPIType
 from litestar.params import HeaderParameter
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from api.auth import repository
 from api.auth.tokens import KeyUnavailableError, TokenError, TokenVerifier, VerifiedToken
 from api.db.pool import Connection
-from api.errors import ForbiddenError, ServiceUnavailableError, UnauthorizedError
+from api.errors import ForbiddenError, RequestValidationError, ServiceUnavailableError, UnauthorizedError
 
 OrganisationRole = Literal["admin", "staff"]
 ORGANISATION_HEADER = "x-organisation-id"
 
+UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 # A parameter of `provide_principal`, so every operation that resolves the caller documents it. A
-# string with a UUID pattern rather than `uuid.UUID`: generated clients put a header's value into
-# the request as it is, and an HTTP library takes only strings.
+# string with a UUID pattern, not `format: uuid`: generated clients then type it `UUID` and put it
+# into the request as it is, which an HTTP library refuses (it takes only strings).
 ActingOrganisation = Annotated[
     str | None,
     HeaderParameter(
         name="X-Organisation-ID",
         required=False,
-        pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+        schema_extra={"one_of": None, "type": OpenAPIType.STRING, "pattern": UUID_PATTERN},
         examples=[Example(value="0b5c6d7e-8f90-4a1b-9c2d-3e4f5a6b7c8d")],
         description="The organisation you act for, one you are a member of (see `GET /v1/me`). Member "
         "actions need it; without it you act as yourself (operator, platform administrator).",
@@ -133,7 +134,14 @@ async def provide_principal(
     principal = Principal(user, roles, frozenset(row["operator_networks"]))
     if acting_organisation is None:
         return principal
-    organisation_id = uuid.UUID(acting_organisation)
+    try:
+        organisation_id = uuid.UUID(acting_organisation)
+    except ValueError:
+        message = "must be the id (a UUID) of one of your organisations, as GET /v1/me lists them"
+        raise RequestValidationError(
+            f"header.x-organisation-id: {message}",
+            extra={"errors": [{"path": "header.x-organisation-id", "message": message, "source": "header"}]},
+        ) from None
     if organisation_id not in roles:
         raise ForbiddenError("X-Organisation-ID names an organisation you are not a member of")
     return Principal(user, roles, principal.operator_networks, organisation_id)

@@ -129,9 +129,13 @@ def test_operations_with_a_body_document_its_failures(document: dict[str, Any]) 
 def test_operations_that_read_the_acting_organisation_document_it(document: dict[str, Any]) -> None:
     reading = set()
     for method, path, operation in _operations(document):
-        names = [p["name"] for p in operation.get("parameters", []) if p["in"] == "header"]
-        if "X-Organisation-ID" in names:
+        headers = {p["name"]: p for p in operation.get("parameters", []) if p["in"] == "header"}
+        if "X-Organisation-ID" in headers:
             reading.add(operation["operationId"])
+            # A string: generated clients put a `format: uuid` value into the request as a UUID object.
+            assert headers["X-Organisation-ID"]["schema"]["type"] == "string"
+            assert "format" not in headers["X-Organisation-ID"]["schema"]
+            assert headers["X-Organisation-ID"]["required"] is False
             assert "forbidden" in _problem_types(operation, "403"), f"{method} {path}"
             assert "unauthorized" in _problem_types(operation, "401"), f"{method} {path}"
     assert {"getMe", "createListing", "searchListings", "searchListingsByBody", "getNetworkImpact"} <= reading
