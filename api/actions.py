@@ -29,7 +29,7 @@ from litestar import Controller, Request, Response, post
 from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
-from litestar.openapi.spec import Operation, RequestBody
+from litestar.openapi.spec import RequestBody
 from litestar.params import FromPath, JSONBody
 
 from api.auth.principal import Principal
@@ -44,7 +44,7 @@ from api.errors import (
 )
 from api.http import IfMatch
 from api.lifecycle import IllegalTransitionError, Lifecycle
-from api.openapi import BEARER, problem_responses
+from api.openapi import BEARER, ProblemOperation, problem_responses
 
 C = TypeVar("C", bound=type[Controller])
 
@@ -98,10 +98,11 @@ _REQUEST = Request[Any, Any, Any]
 
 
 @dataclass
-class _OptionalBodyOperation(Operation):
+class _OptionalBodyOperation(ProblemOperation):
     """Litestar documents every body as required; a Struct with only defaulted fields is not."""
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if isinstance(self.request_body, RequestBody):
             self.request_body.required = False
 
@@ -185,7 +186,7 @@ def _handler(
         security=BEARER,
         responses=problem_responses(*dict.fromkeys(errors)),
         response_headers=[ETAG] if etag else None,
-        operation_class=_OptionalBodyOperation if optional else Operation,
+        operation_class=_OptionalBodyOperation if optional else ProblemOperation,
     )(handler)
     return route
 

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any, cast
 
 from litestar import Litestar
+from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware.base import DefineMiddleware
@@ -39,9 +40,9 @@ from api.listings.service import expire_due
 from api.memberships.routes import MembershipController, NetworkMembershipController
 from api.networks.routes import NetworkController
 from api.observability import RequestContext, logging_config
-from api.openapi import docs_assets_router, openapi_config
+from api.openapi import ContractPlugin, docs_assets_router, openapi_config
 from api.organisations.routes import InvitationController, OrganisationController
-from api.ratelimit import rate_limits
+from api.ratelimit import UNLIMITED_PATHS, rate_limits
 from api.reservations.routes import ListingReservationController, ReservationController
 from api.reservations.service import SWEEP_BATCH, sweep_due
 from api.search.routes import SearchController
@@ -57,6 +58,20 @@ from search.factory import create_backend
 from search.postgres.repository import forget_old_changes
 
 logger = logging.getLogger(__name__)
+
+RATE_LIMIT_EXEMPT = tuple(UNLIMITED_PATHS)
+# Response headers a browser frontend may read (CORS hides the others).
+EXPOSED_HEADERS = [
+    "ETag",
+    "Location",
+    "X-Request-ID",
+    "Idempotent-Replayed",
+    "Retry-After",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
+    "RateLimit-Policy",
+]
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -135,7 +150,8 @@ def create_app(settings: Settings) -> Litestar:
         state=State({"payments_configured": settings.payments_configured}),
         before_send=[security_headers(settings)],
         request_max_body_size=JSON_MAX_BODY_BYTES,
-        plugins=[ProblemDetailsPlugin(problem_details_config())],
+        plugins=[ProblemDetailsPlugin(problem_details_config()), ContractPlugin(RATE_LIMIT_EXEMPT)],
+        cors_config=cors_config(settings),
         exception_handlers={**exception_handlers(), **unavailable_handlers()},
         openapi_config=openapi_config(),
         logging_config=logging_config(settings.log_level, settings.log_format),
@@ -210,6 +226,20 @@ def _middleware(settings: Settings) -> list[Middleware]:
 def _trust_proxies(app: ASGIApp, trusted: list[str]) -> ASGIApp:
     """uvicorn's `X-Forwarded-For` handling (rightmost untrusted hop), for the configured proxies."""
     return cast("ASGIApp", ProxyHeadersMiddleware(cast("Any", app), trusted_hosts=trusted))
+
+
+def cors_config(settings: Settings) -> CORSConfig | None:
+    """CORS for the origins of `CORS_ALLOW_ORIGINS`; none listed, no CORS headers at all. Credentials
+    (cookies, `Authorization` with `credentials: "include"`) only for origins listed by name: `*`
+    lets any site read public answers, never with a user's credentials."""
+    origins = settings.cors_origins
+    if not origins:
+        return None
+    return CORSConfig(
+        allow_origins=list(origins),
+        allow_credentials="*" not in origins,
+        expose_headers=EXPOSED_HEADERS,
+    )
 
 
 def create_asgi(settings: Settings) -> RequestContext:

@@ -13,6 +13,7 @@ from http import HTTPStatus
 from typing import Any, ClassVar
 
 from litestar import Request, Response
+from litestar.enums import ParamType
 from litestar.exceptions import (
     ClientException,
     HTTPException,
@@ -21,6 +22,8 @@ from litestar.exceptions import (
     SerializationException,
     ValidationException,
 )
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import ParameterKwarg
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsException
 from litestar.types import ExceptionHandlersMap
 
@@ -123,8 +126,11 @@ def _body_path(exc: ValidationException) -> str:
     return "body" + (match["path"] if match else "") + (f".{field['field']}" if field else "")
 
 
-def _field_errors(exc: ValidationException) -> list[dict[str, str]]:
-    """Litestar's validation extras → `[{path, message, source}]`, paths like `body.a.b[0]`, `query.limit`."""
+def _field_errors(exc: ValidationException, names: Mapping[str, str]) -> list[dict[str, str]]:
+    """Litestar's validation extras → `[{path, message, source}]`, paths like `body.a.b[0]`, `query.limit`.
+
+    Litestar names a parameter by its Python name; `names` maps it to the name that was sent
+    (`date_from` → `from`, `if_match` → `if-match`)."""
     errors: list[dict[str, str]] = []
     if not isinstance(exc.extra, list):
         return errors
@@ -135,13 +141,14 @@ def _field_errors(exc: ValidationException) -> list[dict[str, str]]:
         raw_source = item.get("source") or "body"
         source = str(getattr(raw_source, "value", raw_source))
         key = str(item.get("key") or "")
+        key = names.get(key, key)
         path = _body_path(exc) if source == "body" else (f"{source}.{key}" if key else source)
         errors.append({"path": path, "message": str(item.get("message", "")), "source": source})
     return errors
 
 
-def _from_validation(exc: ValidationException) -> AppError:
-    errors = _field_errors(exc)
+def _from_validation(exc: ValidationException, names: Mapping[str, str] | None = None) -> AppError:
+    errors = _field_errors(exc, names or {})
     if not errors:
         return RequestValidationError(str(exc.detail))
     summary = "; ".join(f"{e['path']}: {e['message']}" for e in errors)
@@ -162,7 +169,26 @@ def _from_http(exc: HTTPException) -> AppError:
     if isinstance(exc, MethodNotAllowedException):
         allowed = (exc.headers or {}).get("allow", "")
         return MethodNotAllowedError(f"this path allows only {allowed}", headers=exc.headers)
+    known = _BY_STATUS.get(exc.status_code)
+    if known is not None:
+        detail = str(exc.detail)
+        phrase = HTTPStatus(exc.status_code).phrase
+        return known(known.title_text if detail in ("", phrase) else detail, headers=exc.headers)
     return _wrap(exc.status_code, str(exc.detail), exc.headers)
+
+
+# Litestar's own exceptions for these statuses (the body size limit, the rate limit) become the
+# problem types the document lists, not types made up from the status phrase.
+_BY_STATUS: dict[int, type[AppError]] = {
+    e.status: e
+    for e in (
+        PayloadTooLargeError,
+        UnsupportedMediaTypeError,
+        HeadersTooLargeError,
+        TooManyRequestsError,
+        ServiceUnavailableError,
+    )
+}
 
 
 def _wrap(status: int, detail: str, headers: dict[str, str] | None) -> AppError:
@@ -184,9 +210,29 @@ def _handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respo
     ).to_response(request)
 
 
+def _wire_names(request: Request[Any, Any, Any]) -> dict[str, str]:
+    """Python name → sent name of the parameters of the request's handler and its dependencies."""
+    handler = request.scope.get("route_handler")
+    if not isinstance(handler, HTTPRouteHandler):
+        return {}
+    signatures = [handler.parsed_fn_signature]
+    signatures += [p.parsed_fn_signature for p in handler.resolve_dependencies().values()]
+    names: dict[str, str] = {}
+    for signature in signatures:
+        for name, field in signature.parameters.items():
+            kwarg = field.kwarg_definition
+            if isinstance(kwarg, ParameterKwarg) and kwarg.name:
+                names[name] = kwarg.name.lower() if kwarg.param_type is ParamType.HEADER else kwarg.name
+    return names
+
+
+def _handle_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    return _from_validation(exc, _wire_names(request)).to_response(request)
+
+
 def problem_details_config() -> ProblemDetailsConfig:
     return ProblemDetailsConfig(exception_to_problem_detail_map={HTTPException: _from_http})
 
 
 def exception_handlers() -> ExceptionHandlersMap:
-    return {Exception: _handle_unexpected}
+    return {Exception: _handle_unexpected, ValidationException: _handle_validation}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
@@ -18,6 +19,9 @@ from dotenv import dotenv_values
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
 PoolSize = Annotated[int, msgspec.Meta(ge=1, le=200)]
+
+
+_ORIGIN = re.compile(r"https?://[^/\s:,]+(:[0-9]{1,5})?")
 
 
 class SettingsError(Exception):
@@ -57,6 +61,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, rename="upper"):
     (least recently used first out); 0 turns the cache off. An entry holds one page of hits."""
     stripe_api_key: str | None = None
     stripe_webhook_secret: str | None = None
+    cors_allow_origins: str = ""
+    """Comma-separated origins (`https://carte.example.org`) of browser frontends allowed to call the
+    API; empty sends no CORS headers; `*` allows any origin, without credentials."""
     sweep_interval_seconds: Annotated[float, msgspec.Meta(ge=0, le=86_400)] = 60
     """Seconds between the API's in-process sweeps (listing expiry, reservations' clock); 0 turns
     them off, e.g. when `symbiose sweep` runs from cron instead."""
@@ -81,10 +88,20 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, rename="upper"):
                 raise msgspec.ValidationError(
                     f"TRUSTED_PROXIES: {entry!r} is not an address or network"
                 ) from exc
+        for origin in self.cors_origins:
+            if origin != "*" and not _ORIGIN.fullmatch(origin):
+                raise msgspec.ValidationError(
+                    f"CORS_ALLOW_ORIGINS: {origin!r} is not an origin like https://carte.example.org "
+                    "(scheme and host, optional port, no path or trailing slash)"
+                )
 
     @property
     def trusted_proxy_list(self) -> list[str]:
         return [entry.strip() for entry in self.trusted_proxies.split(",") if entry.strip()]
+
+    @property
+    def cors_origins(self) -> tuple[str, ...]:
+        return tuple(o.strip() for o in self.cors_allow_origins.split(",") if o.strip())
 
     @property
     def data_dir(self) -> Path:

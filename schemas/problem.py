@@ -6,8 +6,6 @@ generated client reads them as typed fields; each is present only on the types t
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 
 from schemas.base import Schema
@@ -18,6 +16,15 @@ class FieldError(Schema):
     """Where the problem is: `body.quantity`, `query.limit`, `header.if-match`."""
     message: str
     source: str = "body"
+
+
+class RowProblem(Schema):
+    """One refused line of an imported file."""
+
+    row: int
+    """The line number in the file (the header is line 1)."""
+    errors: list[FieldError]
+    """Each refused cell, at `row.<column>`."""
 
 
 class Problem(Schema, omit_defaults=True):
@@ -42,7 +49,7 @@ class Problem(Schema, omit_defaults=True):
     """`insufficient-quantity`: what is left on the offer (decimal string), if anything."""
     missing: list[str] | None = None
     """`tracking-form-required`: the fields still to give before dispatch."""
-    rows: list[dict[str, Any]] | None = None
+    rows: list[RowProblem] | None = None
     """`import-rejected`: each CSV line that was refused, with its errors."""
     rows_with_errors: int | None = None
     """`import-rejected`: how many lines had errors (all are reported)."""

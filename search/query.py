@@ -13,7 +13,10 @@ from schemas.search import FacetName, PriceFilter, SearchRequest, SortName
 
 
 class InvalidSearchError(RequestValidationError):
-    slug, title_text = "invalid-search", "The search has an invalid parameter"
+    """A search parameter the schema lets through but the search refuses (`radius_km` without `near`).
+
+    The same problem type as any other refused field (`validation-error`), whichever of `GET` (query)
+    or `POST` (body) meets it, so a client handles one type."""
 
 
 def invalid(parameter: str, message: str) -> InvalidSearchError:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from litestar import Request
 from litestar.connection import ASGIConnection
@@ -12,15 +12,33 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
+from litestar.openapi.spec import Example, OpenAPIType
+from litestar.params import HeaderParameter
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from api.auth import repository
 from api.auth.tokens import KeyUnavailableError, TokenError, TokenVerifier, VerifiedToken
 from api.db.pool import Connection
-from api.errors import ForbiddenError, ServiceUnavailableError, UnauthorizedError
+from api.errors import ForbiddenError, RequestValidationError, ServiceUnavailableError, UnauthorizedError
 
 OrganisationRole = Literal["admin", "staff"]
 ORGANISATION_HEADER = "x-organisation-id"
+
+UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+# A parameter of `provide_principal`, so every operation that resolves the caller documents it. A
+# string with a UUID pattern, not `format: uuid`: generated clients then type it `UUID` and put it
+# into the request as it is, which an HTTP library refuses (it takes only strings).
+ActingOrganisation = Annotated[
+    str | None,
+    HeaderParameter(
+        name="X-Organisation-ID",
+        required=False,
+        schema_extra={"one_of": None, "type": OpenAPIType.STRING, "pattern": UUID_PATTERN},
+        examples=[Example(value="0b5c6d7e-8f90-4a1b-9c2d-3e4f5a6b7c8d")],
+        description="The organisation you act for, one you are a member of (see `GET /v1/me`). Member "
+        "actions need it; without it you act as yourself (operator, platform administrator).",
+    ),
+]
 
 
 class InvalidTokenError(UnauthorizedError):
@@ -122,7 +140,9 @@ async def _verify(connection: ASGIConnection[Any, Any, Any, Any]) -> VerifiedTok
 
 
 async def provide_principal(
-    request: Request[object, object, State], conn: NamedDependency[Connection]
+    request: Request[object, object, State],
+    conn: NamedDependency[Connection],
+    acting_organisation: ActingOrganisation = None,
 ) -> Principal:
     """Resolve the caller. A user seen for the first time is created from the token's claims."""
     verified: VerifiedToken | None = request.state.get("verified_token")
@@ -132,14 +152,17 @@ async def provide_principal(
     user = User(row["id"], row["email"], row["name"], row["is_platform_admin"])
     roles: dict[uuid.UUID, OrganisationRole] = dict(zip(row["org_ids"], row["org_roles"], strict=True))
     principal = Principal(user, roles, frozenset(row["operator_networks"]))
-    acting = request.headers.get(ORGANISATION_HEADER)
-    if acting is None:
+    if acting_organisation is None:
         return principal
     try:
-        organisation_id = uuid.UUID(acting)
+        organisation_id = uuid.UUID(acting_organisation)
     except ValueError:
-        organisation_id = None
-    if organisation_id is None or organisation_id not in roles:
+        message = "must be the id (a UUID) of one of your organisations, as GET /v1/me lists them"
+        raise RequestValidationError(
+            f"header.x-organisation-id: {message}",
+            extra={"errors": [{"path": "header.x-organisation-id", "message": message, "source": "header"}]},
+        ) from None
+    if organisation_id not in roles:
         raise ForbiddenError("X-Organisation-ID names an organisation you are not a member of")
     return Principal(user, roles, principal.operator_networks, organisation_id)
 

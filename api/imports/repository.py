@@ -75,3 +75,15 @@ async def copy_listings(
         [i for i, _, _ in drafts],
         ["published" if p else "draft" for _, _, p in drafts],
     )
+
+
+async def get_import(conn: Connection, network_id: uuid.UUID, import_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        """SELECT i.id, i.network_id, i.rows_total AS rows, i.rows_created AS created, i.created_at,
+                  (SELECT count(*) FROM listings l JOIN listing_events e ON e.listing_id = l.id
+                    WHERE l.import_id = i.id AND e.action = 'import' AND e.to_status = 'published'
+                  )::int AS published
+           FROM imports i WHERE i.id = $2 AND i.network_id = $1""",
+        network_id,
+        import_id,
+    )

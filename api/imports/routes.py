@@ -1,25 +1,43 @@
-"""HTTP route for bulk imports of listings."""
+"""HTTP routes for bulk imports of listings: a CSV body, or a CSV file uploaded from a form."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
-from litestar import Controller, post
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State, UploadFile
 from litestar.di import NamedDependency
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
+from litestar.openapi.spec import (
+    Encoding,
+    OpenAPIFormat,
+    OpenAPIMediaType,
+    OpenAPIType,
+    RequestBody,
+    Schema,
+)
 from litestar.params import FromPath, RawBody
 
 from api.auth.principal import Principal
 from api.db.pool import Connection
-from api.errors import BadRequestError, ForbiddenError, NotFoundError, UnauthorizedError
+from api.errors import (
+    BadRequestError,
+    ForbiddenError,
+    NotFoundError,
+    UnauthorizedError,
+    UnsupportedMediaTypeError,
+)
 from api.imports import service
 from api.imports.csv_rows import COLUMNS
 from api.imports.service import ImportRejectedError
 from api.limits import CSV_MAX_BODY_BYTES
-from api.openapi import BEARER, problem_responses
+from api.openapi import BEARER, ProblemOperation, problem_responses
 from schemas.imports import ImportResult
 
+CSV_MEDIA_TYPE = "text/csv"
+FORM_MEDIA_TYPE = "multipart/form-data"
+FILE_FIELD = "file"
 CSV_DESCRIPTION = (
     "UTF-8 CSV, comma or semicolon separated, with a header naming some of: "
     + ", ".join(COLUMNS)
@@ -28,13 +46,28 @@ CSV_DESCRIPTION = (
 
 
 @dataclass
-class CsvUploadOperation(Operation):
-    """Documents the raw CSV body, which Litestar cannot infer from `body: RawBody`."""
+class CsvUploadOperation(ProblemOperation):
+    """Documents the two bodies the import reads itself, which Litestar cannot infer from `RawBody`."""
 
     def __post_init__(self) -> None:
+        super().__post_init__()
+        csv_file = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY, description=CSV_DESCRIPTION)
         self.request_body = RequestBody(
-            content={"text/csv": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))},
-            description=CSV_DESCRIPTION,
+            content={
+                CSV_MEDIA_TYPE: OpenAPIMediaType(
+                    schema=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+                ),
+                FORM_MEDIA_TYPE: OpenAPIMediaType(
+                    schema=Schema(
+                        type=OpenAPIType.OBJECT,
+                        required=[FILE_FIELD],
+                        properties={FILE_FIELD: csv_file},
+                    ),
+                    encoding={FILE_FIELD: Encoding(content_type=CSV_MEDIA_TYPE)},
+                ),
+            },
+            description=f"The file as the body (`{CSV_MEDIA_TYPE}`), or as the `{FILE_FIELD}` field of a "
+            f"form (`{FORM_MEDIA_TYPE}`, what an HTML file input sends). {CSV_DESCRIPTION}",
             required=True,
         )
 
@@ -56,16 +89,58 @@ class ImportController(Controller):
     )
     async def import_listings(
         self,
+        request: Request[Any, Any, State],
         conn: NamedDependency[Connection],
         principal: NamedDependency[Principal],
         network_id: FromPath[uuid.UUID],
         body: RawBody,
-    ) -> ImportResult:
+    ) -> Response[ImportResult]:
         """Create listings for the network's members from the spreadsheet an operator collected (one row
         per listing, members found by SIRET). Every row is checked first: if any has an error, nothing is
         created and the 422 lists each bad row's line and fields. Operators of the network only."""
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise BadRequestError("the file is not UTF-8 text; export it as CSV UTF-8") from exc
-        return await service.import_for(conn, principal, network_id, text)
+
+        async def read() -> str:
+            return _text(await _file(request, body))
+
+        result = await service.import_for(conn, principal, network_id, read)
+        location = f"/v1/networks/{network_id}/imports/{result.id}"
+        return Response(result, status_code=201, headers={"Location": location})
+
+    @get(
+        "/{import_id:uuid}",
+        operation_id="getImport",
+        summary="Get an import",
+        security=BEARER,
+        responses=problem_responses(UnauthorizedError, ForbiddenError, NotFoundError),
+    )
+    async def get_import(
+        self,
+        conn: NamedDependency[Connection],
+        principal: NamedDependency[Principal],
+        network_id: FromPath[uuid.UUID],
+        import_id: FromPath[uuid.UUID],
+    ) -> ImportResult:
+        """What an import created: its rows, the listings created and those it published. Operators of
+        the network only."""
+        return await service.get_import(conn, principal, network_id, import_id)
+
+
+async def _file(request: Request[Any, Any, State], body: bytes) -> bytes:
+    media_type, _ = request.content_type
+    if media_type == CSV_MEDIA_TYPE:
+        return body
+    if media_type == FORM_MEDIA_TYPE:
+        upload = (await request.form()).get(FILE_FIELD)
+        if not isinstance(upload, UploadFile):
+            raise BadRequestError(f"the form has no `{FILE_FIELD}` field holding the CSV file")
+        return await upload.read()
+    raise UnsupportedMediaTypeError(
+        f"send the CSV as `{CSV_MEDIA_TYPE}`, or as the `{FILE_FIELD}` field of a `{FORM_MEDIA_TYPE}` form"
+    )
+
+
+def _text(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequestError("the file is not UTF-8 text; export it as CSV UTF-8") from exc

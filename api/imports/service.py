@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import asyncpg
@@ -12,7 +12,7 @@ import msgspec
 from api.auth import policy
 from api.auth.principal import Principal
 from api.db.pool import Connection
-from api.errors import RequestValidationError
+from api.errors import NotFoundError, RequestValidationError
 from api.imports import repository
 from api.imports.csv_rows import CsvHeaderError, read_rows
 from api.listings import repository as listings
@@ -31,12 +31,25 @@ class ImportRejectedError(RequestValidationError):
 
 
 async def import_for(
-    conn: Connection, principal: Principal, network_id: uuid.UUID, text: str
+    conn: Connection, principal: Principal, network_id: uuid.UUID, read: Callable[[], Awaitable[str]]
 ) -> ImportResult:
-    """The API entry point: operators of the network import for its members."""
+    """The API entry point: operators of the network import for its members. The file is `read` once
+    the caller may import, so that a caller who may not learns nothing from how their file is refused."""
     await get_network(conn, network_id)
     user = policy.network_operator(principal, network_id)
-    return await import_csv(conn, network_id, text, created_by=user.id)
+    return await import_csv(conn, network_id, await read(), created_by=user.id)
+
+
+async def get_import(
+    conn: Connection, principal: Principal, network_id: uuid.UUID, import_id: uuid.UUID
+) -> ImportResult:
+    """One import of the network, for its operators."""
+    await get_network(conn, network_id)
+    policy.network_operator(principal, network_id)
+    row = await repository.get_import(conn, network_id, import_id)
+    if row is None:
+        raise NotFoundError("no such import in this network")
+    return msgspec.convert(dict(row), ImportResult)
 
 
 async def import_csv(

@@ -64,11 +64,24 @@ async def update_network(conn: Connection, network_id: uuid.UUID, changes: dict[
     return msgspec.convert(dict(row), Network)
 
 
-async def list_zones(conn: Connection, network_id: uuid.UUID) -> list[Zone]:
+async def list_zones(
+    conn: Connection, network_id: uuid.UUID, *, after_name: str | None, limit: int
+) -> list[Zone]:
     rows = await conn.fetch(
-        f"SELECT {_ZONE_COLUMNS} FROM zones WHERE network_id = $1 ORDER BY name", network_id
+        f"""SELECT {_ZONE_COLUMNS} FROM zones
+            WHERE network_id = $1 AND ($2::text IS NULL OR name > $2) ORDER BY name LIMIT $3""",
+        network_id,
+        after_name,
+        limit,
     )
     return [msgspec.convert(dict(r), Zone) for r in rows]
+
+
+async def get_zone(conn: Connection, network_id: uuid.UUID, zone_id: uuid.UUID) -> Zone | None:
+    row = await conn.fetchrow(
+        f"SELECT {_ZONE_COLUMNS} FROM zones WHERE network_id = $1 AND id = $2", network_id, zone_id
+    )
+    return None if row is None else msgspec.convert(dict(row), Zone)
 
 
 async def insert_zone(conn: Connection, network_id: uuid.UUID, data: ZoneCreate) -> Zone | None:

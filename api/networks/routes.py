@@ -59,7 +59,8 @@ class NetworkController(Controller):
     ) -> Response[Network]:
         """Create a network. Platform administrators only; the slug must be unused."""
         network = await service.create_network(conn, principal, data)
-        return Response(network, status_code=201, headers={"ETag": etag(network.version)})
+        headers = {"ETag": etag(network.version), "Location": f"{self.path}/{network.id}"}
+        return Response(network, status_code=201, headers=headers)
 
     @get(
         "/{network_id:uuid}",
@@ -97,13 +98,29 @@ class NetworkController(Controller):
         "/{network_id:uuid}/zones",
         operation_id="listZones",
         summary="List a network's zones",
-        responses=problem_responses(NotFoundError),
+        responses=problem_responses(RequestValidationError, NotFoundError),
     )
     async def list_zones(
-        self, conn: NamedDependency[Connection], network_id: FromPath[uuid.UUID]
-    ) -> list[Zone]:
+        self,
+        conn: NamedDependency[Connection],
+        network_id: FromPath[uuid.UUID],
+        cursor: FromQuery[str | None] = None,
+        limit: LimitQuery = 50,
+    ) -> Page[Zone]:
         """The business parks, communes and districts of a network, by name. Public."""
-        return await service.list_zones(conn, network_id)
+        return await service.list_zones(conn, network_id, cursor=cursor, limit=limit)
+
+    @get(
+        "/{network_id:uuid}/zones/{zone_id:uuid}",
+        operation_id="getZone",
+        summary="Get a zone",
+        responses=problem_responses(NotFoundError),
+    )
+    async def get_zone(
+        self, conn: NamedDependency[Connection], network_id: FromPath[uuid.UUID], zone_id: FromPath[uuid.UUID]
+    ) -> Zone:
+        """One zone of a network. Public."""
+        return await service.get_zone(conn, network_id, zone_id)
 
     @post(
         "/{network_id:uuid}/zones",
@@ -120,9 +137,12 @@ class NetworkController(Controller):
         principal: NamedDependency[Principal],
         network_id: FromPath[uuid.UUID],
         data: JSONBody[ZoneCreate],
-    ) -> Zone:
+    ) -> Response[Zone]:
         """Add a zone (business park, commune...). Operators of the network and platform administrators."""
-        return await service.create_zone(conn, principal, network_id, data)
+        zone = await service.create_zone(conn, principal, network_id, data)
+        return Response(
+            zone, status_code=201, headers={"Location": f"{self.path}/{network_id}/zones/{zone.id}"}
+        )
 
     @post(
         "/{network_id:uuid}/operators",

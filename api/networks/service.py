@@ -53,9 +53,22 @@ async def update_network(
     return await repository.update_network(conn, network_id, changes)
 
 
-async def list_zones(conn: Connection, network_id: uuid.UUID) -> list[Zone]:
+async def list_zones(
+    conn: Connection, network_id: uuid.UUID, *, cursor: str | None, limit: int
+) -> Page[Zone]:
+    """A network's zones are public, ordered by name (unique in the network)."""
     await get_network(conn, network_id)
-    return await repository.list_zones(conn, network_id)
+    after = decode_cursor(cursor, 1)[0] if cursor else None
+    rows = await repository.list_zones(conn, network_id, after_name=after, limit=limit + 1)
+    next_cursor = encode_cursor(rows[limit - 1].name) if len(rows) > limit else None
+    return Page(items=rows[:limit], next_cursor=next_cursor)
+
+
+async def get_zone(conn: Connection, network_id: uuid.UUID, zone_id: uuid.UUID) -> Zone:
+    zone = await repository.get_zone(conn, network_id, zone_id)
+    if zone is None:
+        raise NotFoundError("no such zone in this network")
+    return zone
 
 
 async def create_zone(

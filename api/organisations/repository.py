@@ -138,6 +138,18 @@ async def insert_invitation(
     return msgspec.convert(dict(row), Invitation)  # type: ignore[arg-type]
 
 
+async def get_invitation(
+    conn: Connection, organisation_id: uuid.UUID, invitation_id: uuid.UUID
+) -> Invitation | None:
+    row = await conn.fetchrow(
+        """SELECT id, organisation_id, email, role, expires_at, accepted_at
+           FROM invitations WHERE organisation_id = $1 AND id = $2""",
+        organisation_id,
+        invitation_id,
+    )
+    return None if row is None else msgspec.convert(dict(row), Invitation)
+
+
 async def get_invitation_for_update(conn: Connection, token_sha256: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
         """SELECT id, organisation_id, email, role, expires_at, accepted_at, expires_at < now() AS expired

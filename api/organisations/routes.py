@@ -51,7 +51,8 @@ class OrganisationController(Controller):
     ) -> Response[Organisation]:
         """Register an organisation by its SIRET (checked, unique). The caller becomes its administrator."""
         organisation = await service.create_organisation(conn, principal, data)
-        return Response(organisation, status_code=201, headers={"ETag": etag(organisation.version)})
+        headers = {"ETag": etag(organisation.version), "Location": f"{self.path}/{organisation.id}"}
+        return Response(organisation, status_code=201, headers=headers)
 
     @get(
         "/{organisation_id:uuid}",
@@ -118,10 +119,29 @@ class OrganisationController(Controller):
         principal: NamedDependency[Principal],
         organisation_id: FromPath[uuid.UUID],
         data: JSONBody[InvitationCreate],
-    ) -> Invitation:
+    ) -> Response[Invitation]:
         """Invite a person by email as staff or administrator. The answer's `token` is shown once: send it to
         them; they accept it with `POST /v1/invitations/accept`. Administrators only."""
-        return await service.invite(conn, principal, organisation_id, data)
+        invitation = await service.invite(conn, principal, organisation_id, data)
+        location = f"{self.path}/{organisation_id}/invitations/{invitation.id}"
+        return Response(invitation, status_code=201, headers={"Location": location})
+
+    @get(
+        "/{organisation_id:uuid}/invitations/{invitation_id:uuid}",
+        operation_id="getInvitation",
+        summary="Get an invitation",
+        security=BEARER,
+        responses=problem_responses(UnauthorizedError, ForbiddenError, NotFoundError),
+    )
+    async def get_invitation(
+        self,
+        conn: NamedDependency[Connection],
+        principal: NamedDependency[Principal],
+        organisation_id: FromPath[uuid.UUID],
+        invitation_id: FromPath[uuid.UUID],
+    ) -> Invitation:
+        """An invitation and whether it was accepted; its token is never shown again. Administrators only."""
+        return await service.get_invitation(conn, principal, organisation_id, invitation_id)
 
 
 class InvitationController(Controller):
@@ -132,6 +152,7 @@ class InvitationController(Controller):
         "/accept",
         operation_id="acceptInvitation",
         summary="Accept an invitation",
+        status_code=200,
         security=BEARER,
         responses=problem_responses(
             RequestValidationError, UnauthorizedError, ForbiddenError, NotFoundError, InvitationGoneError

@@ -144,6 +144,18 @@ async def invite(
     return msgspec.structs.replace(invitation, token=token)
 
 
+async def get_invitation(
+    conn: Connection, principal: Principal, organisation_id: uuid.UUID, invitation_id: uuid.UUID
+) -> Invitation:
+    """An invitation of the organisation, without its token, for the organisation's administrators."""
+    _, visible = await _visible_facts(conn, principal, organisation_id)
+    policy.organisation_admin(principal, organisation_id, visible=visible)
+    invitation = await repository.get_invitation(conn, organisation_id, invitation_id)
+    if invitation is None:
+        raise NotFoundError("no such invitation of this organisation")
+    return invitation
+
+
 async def accept_invitation(conn: Connection, principal: Principal, data: InvitationAccept) -> Invitation:
     """Join the inviting organisation with the invited role. The token works once, before it expires."""
     user = policy.authenticated(principal)

@@ -9,7 +9,7 @@ from litestar import Request
 from litestar.datastructures import State
 
 from api.auth import policy
-from api.auth.principal import ANONYMOUS, provide_principal
+from api.auth.principal import ANONYMOUS, ActingOrganisation, provide_principal
 from api.db.pool import get_pool
 from api.search import repository
 from schemas.search import SearchRequest, SearchResult
@@ -19,13 +19,15 @@ from search.query import InvalidSearchError, Viewer, invalid, to_query
 Source = Literal["query", "body"]
 
 
-async def provide_viewer(request: Request[Any, Any, State], state: State) -> Viewer:
+async def provide_viewer(
+    request: Request[Any, Any, State], state: State, acting_organisation: ActingOrganisation = None
+) -> Viewer:
     """The caller's viewer. The connection is given back before the search runs, so a search holds
     one pooled connection at a time; anonymous callers need none at all."""
     if request.state.get("verified_token") is None:
         return policy.search_viewer(ANONYMOUS, frozenset())
     async with get_pool(state).acquire() as conn:
-        principal = await provide_principal(request, conn)
+        principal = await provide_principal(request, conn, acting_organisation)
         acting = principal.acting_organisation_id
         member_of = frozenset() if acting is None else await repository.active_networks(conn, acting)
     return policy.search_viewer(principal, member_of)

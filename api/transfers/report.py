@@ -6,17 +6,39 @@ import csv
 import io
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
+
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Schema
 
 from api.auth import policy
 from api.auth.principal import Principal
 from api.db.pool import Connection
 from api.errors import RequestValidationError
 from api.networks.service import get_network
+from api.openapi import ProblemOperation
 from api.transfers import repository
 from schemas.impact import ImpactGroup, ImpactReport, ImpactRow
 
 CSV_COLUMNS = ("group", "key", "transfers", "mass_kg", "co2e_avoided_kg", "km_saved", "trips_saved")
+# Litestar adds `; charset=utf-8` to a text media type itself.
+CSV_MEDIA_TYPE = "text/csv"
+
+
+@dataclass
+class ImpactOperation(ProblemOperation):
+    """The report's 200 is JSON or, when asked, CSV: both are documented on the one operation."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        ok = (self.responses or {}).get("200")
+        if isinstance(ok, OpenAPIResponse) and ok.content is not None:
+            csv_body = Schema(
+                type=OpenAPIType.STRING,
+                description="RFC 4180 CSV with a header line: " + ", ".join(CSV_COLUMNS),
+                examples=[",".join(CSV_COLUMNS) + "\r\nnetwork_total,,1,60000.000,300.000,22500.00,900\r\n"],
+            )
+            ok.content = {**ok.content, CSV_MEDIA_TYPE: OpenAPIMediaType(schema=csv_body)}
 
 
 async def network_impact(

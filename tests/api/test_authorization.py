@@ -159,6 +159,8 @@ def cases(w: World) -> list[Case]:
         Case("GET", f"/v1/networks/{n}/members", (401, 403, 403, 403)),
         Case("GET", f"/v1/memberships/{w.membership_active}", (401, 404, 404, 404)),
         Case("POST", f"/v1/networks/{n}/imports", (401, 403, 403, 403), {}),
+        Case("GET", f"/v1/networks/{n}/imports/{uuid.uuid4()}", (401, 403, 403, 403)),
+        Case("GET", f"/v1/organisations/{a}/invitations/{uuid.uuid4()}", (401, 403, 403, 403)),
         Case("GET", f"/v1/listings/{w.listing_draft}", (404, 404, 404, 404)),
         Case("GET", f"/v1/listings/{w.listing_published}", (404, 404, 404, 404)),
         Case("PATCH", f"/v1/listings/{w.listing_published}", (401, 404, 404, 404), {"title": "Hijacked"}),
@@ -228,6 +230,7 @@ PUBLIC = {
     ("GET", "/v1/networks"),
     ("GET", "/v1/networks/{network_id}"),
     ("GET", "/v1/networks/{network_id}/zones"),
+    ("GET", "/v1/networks/{network_id}/zones/{zone_id}"),
     ("GET", "/v1/organisations/{organisation_id}"),
     ("POST", "/v1/organisations"),
     ("GET", "/v1/listings"),  # filtered by visibility: see tests/api/listings
@@ -253,6 +256,8 @@ COVERED_TEMPLATES = {
     ("GET", "/v1/memberships/{membership_id}"),
     ("POST", "/v1/listings"),
     ("POST", "/v1/networks/{network_id}/imports"),
+    ("GET", "/v1/networks/{network_id}/imports/{import_id}"),
+    ("GET", "/v1/organisations/{organisation_id}/invitations/{invitation_id}"),
     ("GET", "/v1/listings/{listing_id}"),
     ("PATCH", "/v1/listings/{listing_id}"),
     ("POST", "/v1/listings/{listing_id}/transfers"),
@@ -306,9 +311,12 @@ async def test_an_organisation_header_naming_someone_elses_organisation_is_403(
     world: World, client: AsyncTestClient[RequestContext], issuer: LocalIssuer, db: asyncpg.Connection
 ) -> None:
     bob_headers = dict(world.callers["wrong_organisation"])
-    for value in (str(world.org_active), "not-a-uuid", str(uuid.uuid4())):
+    for value in (str(world.org_active), str(uuid.uuid4())):
         response = await client.get("/v1/me", headers={**bob_headers, "x-organisation-id": value})
         assert response.status_code == 403, value
+    malformed = await client.get("/v1/me", headers={**bob_headers, "x-organisation-id": "not-a-uuid"})
+    assert malformed.status_code == 422
+    assert [e["path"] for e in malformed.json()["errors"]] == ["header.x-organisation-id"]
 
 
 async def test_an_organisation_header_without_a_token_is_401(

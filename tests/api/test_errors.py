@@ -7,7 +7,9 @@ from litestar import Litestar, post
 from litestar.params import JSONBody
 from litestar.testing import AsyncTestClient
 
+from api.app import create_asgi
 from api.observability import RequestContext
+from api.settings import Settings
 from schemas.base import Input
 
 
@@ -102,3 +104,24 @@ async def test_unexpected_error_is_a_generic_500_logged_with_the_request_id(
     assert records
     assert "trace-abc-123" in records[0].getMessage()
     assert records[0].exc_info is not None
+
+
+async def test_a_body_over_the_size_limit_is_the_documented_413(
+    client: AsyncTestClient[RequestContext],
+) -> None:
+    response = await client.post(
+        "/v1/search/listings", content=b" " * 10_000_001, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+    problem = response.json()
+    assert (problem["status"], problem["type"]) == (413, "https://symbiose.eco/problems/payload-too-large")
+
+
+async def test_the_rate_limit_is_the_documented_429(settings: Settings) -> None:
+    limited = msgspec.structs.replace(settings, rate_limit_anonymous_per_minute=1)
+    async with AsyncTestClient(app=create_asgi(limited)) as client:
+        await client.get("/v1/networks")
+        response = await client.get("/v1/networks")
+    assert response.status_code == 429
+    problem = response.json()
+    assert (problem["status"], problem["type"]) == (429, "https://symbiose.eco/problems/too-many-requests")

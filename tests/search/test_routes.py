@@ -105,6 +105,24 @@ async def test_bad_post_bodies_are_422_naming_the_field(
     assert [e["path"] for e in response.json()["errors"]] == [parameter]
 
 
+@pytest.mark.parametrize(
+    ("query", "body"),
+    [
+        ("facets=colour", {"facets": ["colour"]}),
+        ("radius_km=3", {"radius_km": 3}),
+        ("near=somewhere", {"near": "somewhere"}),
+        ("sort=distance", {"sort": "distance"}),
+        ("hits_per_page=101", {"hits_per_page": 101}),
+    ],
+)
+async def test_get_and_post_report_a_bad_parameter_with_one_problem_type(
+    client: AsyncTestClient[RequestContext], query: str, body: dict[str, object]
+) -> None:
+    by_get, by_post = await client.get(f"{URL}?{query}"), await client.post(URL, json=body)
+    assert (by_get.status_code, by_post.status_code) == (422, 422)
+    assert by_get.json()["type"] == by_post.json()["type"] == "https://symbiose.eco/problems/validation-error"
+
+
 async def test_an_unknown_body_field_is_422_naming_it(client: AsyncTestClient[RequestContext]) -> None:
     response = await client.post(URL, json={"colour": "red"})
     assert response.status_code == 422

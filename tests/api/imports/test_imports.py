@@ -145,3 +145,73 @@ def test_the_cli_imports_a_file(database_url: str, tmp_path: Path, programme: Pr
     )
     assert refused.exit_code != 0
     assert "line 2: unit:" in refused.output
+
+
+async def test_a_file_uploaded_from_a_form_is_imported_and_its_import_can_be_read_back(
+    programme: Programme, client: AsyncTestClient[RequestContext], db: asyncpg.Connection
+) -> None:
+    active = programme.sirets["active"]
+    body = _csv(
+        f"{active},offer,testwood.pallets,Palettes Europe,pallet,40,,,,true",
+        f"{active},need,testwood,Chutes de bois,kg,500,,,,false",
+    )
+    response = await client.post(
+        f"/v1/networks/{programme.network}/imports",
+        files={"file": ("listings.csv", body, "text/csv")},
+        headers=programme.operator.headers(),
+    )
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert (created["rows"], created["created"], created["published"]) == (2, 2, 1)
+    location = response.headers["location"]
+    assert location == f"/v1/networks/{programme.network}/imports/{created['id']}"
+    again = await client.get(location, headers=programme.operator.headers())
+    assert again.status_code == 200, again.text
+    assert again.json() == created
+    assert await db.fetchval("SELECT count(*) FROM listings") == 2
+
+
+async def test_a_form_without_the_file_field_is_400_and_imports_nothing(
+    programme: Programme, client: AsyncTestClient[RequestContext], db: asyncpg.Connection
+) -> None:
+    response = await client.post(
+        f"/v1/networks/{programme.network}/imports",
+        files={"upload": ("listings.csv", _csv(), "text/csv")},
+        headers=programme.operator.headers(),
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "`file`" in response.json()["detail"]
+    assert await db.fetchval("SELECT count(*) FROM imports") == 0
+
+
+async def test_another_content_type_is_415_naming_the_two_accepted(
+    programme: Programme, client: AsyncTestClient[RequestContext]
+) -> None:
+    response = await client.post(
+        f"/v1/networks/{programme.network}/imports",
+        content=_csv(),
+        headers={**programme.operator.headers(), "content-type": "application/json"},
+    )
+    assert response.status_code == 415
+    problem = response.json()
+    assert (problem["status"], problem["type"]) == (
+        415,
+        "https://symbiose.eco/problems/unsupported-media-type",
+    )
+    assert "text/csv" in problem["detail"]
+    assert "multipart/form-data" in problem["detail"]
+
+
+async def test_an_import_of_another_network_is_not_found(
+    programme: Programme, client: AsyncTestClient[RequestContext], db: asyncpg.Connection
+) -> None:
+    other = await factories.network(db, "autre", operators=(programme.operator,))
+    response = await _post(
+        client, programme, _csv(f"{programme.sirets['active']},need,testwood,Bois,kg,1,,,,false")
+    )
+    assert response.status_code == 201, response.text
+    wrong = await client.get(
+        f"/v1/networks/{other}/imports/{response.json()['id']}", headers=programme.operator.headers()
+    )
+    assert wrong.status_code == 404

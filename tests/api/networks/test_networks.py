@@ -71,8 +71,48 @@ async def test_an_operator_adds_zones_to_their_network(
     assert (
         await client.post(f"/v1/networks/{network}/zones", json=zone, headers=operator.headers())
     ).status_code == 409
+    location = created.headers["location"]
+    assert location == f"/v1/networks/{network}/zones/{created.json()['id']}"
+    assert (await client.get(location)).json() == created.json()
     zones = (await client.get(f"/v1/networks/{network}/zones")).json()
-    assert [z["name"] for z in zones] == ["ZI Corbas"]
+    assert [z["name"] for z in zones["items"]] == ["ZI Corbas"]
+    assert zones.get("next_cursor") is None
+
+
+async def test_zones_are_listed_by_name_one_page_at_a_time(
+    client: AsyncTestClient[RequestContext], db: asyncpg.Connection
+) -> None:
+    network = await factories.network(db, "n")
+    for name in ("Parc Sud", "Corbas", "Vénissieux", "Mions"):
+        await factories.zone(db, network, name)
+    first = (await client.get(f"/v1/networks/{network}/zones", params={"limit": 3})).json()
+    assert [z["name"] for z in first["items"]] == ["Corbas", "Mions", "Parc Sud"]
+    rest = (
+        await client.get(f"/v1/networks/{network}/zones", params={"limit": 3, "cursor": first["next_cursor"]})
+    ).json()
+    assert [z["name"] for z in rest["items"]] == ["Vénissieux"]
+    assert rest.get("next_cursor") is None
+
+
+async def test_a_zone_of_another_network_is_not_found(
+    client: AsyncTestClient[RequestContext], db: asyncpg.Connection
+) -> None:
+    network, other = await factories.network(db, "n"), await factories.network(db, "m")
+    zone = await factories.zone(db, other, "Corbas")
+    response = await client.get(f"/v1/networks/{network}/zones/{zone}")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_created_network_says_where_it_is(
+    client: AsyncTestClient[RequestContext], db: asyncpg.Connection, issuer: LocalIssuer
+) -> None:
+    root = await factories.person(db, issuer, "root@symbiose.eco", platform_admin=True)
+    body = {"slug": "parc-sud", "name": "Parc Sud", "latitude": 45.7, "longitude": 4.85}
+    created = await client.post("/v1/networks", json=body, headers=root.headers())
+    assert created.status_code == 201, created.text
+    assert created.headers["location"] == f"/v1/networks/{created.json()['id']}"
+    assert (await client.get(created.headers["location"])).json() == created.json()
 
 
 async def test_platform_admin_appoints_an_operator(

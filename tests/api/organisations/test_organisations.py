@@ -18,6 +18,7 @@ async def test_creating_an_organisation_makes_the_caller_its_admin(
     assert response.status_code == 201, response.text
     body = response.json()
     assert response.headers["etag"] == '"1"'
+    assert response.headers["location"] == f"/v1/organisations/{body['id']}"
     role = await db.fetchval(
         "SELECT role FROM organisation_roles WHERE organisation_id = $1 AND user_id = $2",
         __import__("uuid").UUID(body["id"]),
@@ -133,10 +134,17 @@ async def test_staff_invitation_is_accepted_once_by_the_invited_email(
         headers=admin.headers(),
     )
     assert invitation.status_code == 201, invitation.text
+    location = invitation.headers["location"]
+    assert location == f"/v1/organisations/{organisation}/invitations/{invitation.json()['id']}"
     token = invitation.json()["token"]
     accepted = await client.post("/v1/invitations/accept", json={"token": token}, headers=carol.headers())
-    assert accepted.status_code == 201, accepted.text
+    assert accepted.status_code == 200, accepted.text
     assert accepted.json()["token"] is None
+    seen = await client.get(location, headers=admin.headers())
+    assert seen.status_code == 200, seen.text
+    assert seen.json()["accepted_at"] == accepted.json()["accepted_at"]
+    assert seen.json().get("token") is None
+    assert (await client.get(location, headers=carol.headers())).status_code == 403
     staff = (await client.get(f"/v1/organisations/{organisation}/staff", headers=carol.headers())).json()
     assert {(s["email"], s["role"]) for s in staff} == {("admin@org.fr", "admin"), ("carol@org.fr", "staff")}
     again = await client.post("/v1/invitations/accept", json={"token": token}, headers=carol.headers())

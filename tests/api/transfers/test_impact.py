@@ -157,7 +157,7 @@ async def test_the_report_as_csv(park: Park, client: AsyncTestClient[RequestCont
     headers = {**park.as_operator(), **({"accept": "text/csv"} if how == "accept" else {})}
     response = await client.get(f"/v1/networks/{park.network}/impact", params=params, headers=headers)
     assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith("text/csv")
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
     rows = list(csv.reader(io.StringIO(response.text)))
     assert rows[0] == ["group", "key", "transfers", "mass_kg", "co2e_avoided_kg", "km_saved", "trips_saved"]
     assert rows[1][:3] == ["category", "testwood.pallets", "1"]
@@ -174,3 +174,14 @@ async def test_a_period_ending_before_it_starts_is_422(
         headers=park.as_operator(),
     )
     assert response.status_code == 422
+
+
+@pytest.mark.parametrize("parameter", ["from", "to"])
+async def test_a_date_without_a_time_is_422_at_the_parameter_sent(
+    park: Park, client: AsyncTestClient[RequestContext], parameter: str
+) -> None:
+    response = await client.get(
+        f"/v1/networks/{park.network}/impact", params={parameter: "2026-01-01"}, headers=park.as_operator()
+    )
+    assert response.status_code == 422
+    assert [e["path"] for e in response.json()["errors"]] == [f"query.{parameter}"]
