@@ -9,6 +9,9 @@ from typing import Annotated, Literal
 import msgspec
 
 from schemas.base import Input, Schema
+from schemas.types import LONG_TEXT_PATTERN
+
+Message = Annotated[str, msgspec.Meta(max_length=2000, pattern=LONG_TEXT_PATTERN)]
 
 MembershipStatus = Literal["pending", "active", "suspended", "rejected"]
 MembershipAction = Literal["approve", "reject", "suspend", "reinstate"]
@@ -30,11 +33,11 @@ class Membership(Schema):
 
 class MembershipRequest(Input):
     zone_id: uuid.UUID | None = None
-    message: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+    message: Message = ""
 
 
 class MembershipDecision(Input):
-    reason: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+    reason: Message | None = None
     zone_id: uuid.UUID | None = None
 
 

@@ -12,6 +12,7 @@ import msgspec
 from schemas.base import Input, Schema
 from schemas.impact import TransferImpact
 from schemas.listings import Amount
+from schemas.types import LONG_TEXT_PATTERN, SHORT_TEXT_PATTERN, Kilometres, Measured, Timestamp
 
 TransferStatus = Literal[
     "requested",
@@ -39,11 +40,17 @@ TransferAction = Literal[
 TransportMode = Literal["road", "rail", "waterway", "cargo_bike", "on_foot", "pipe"]
 Party = Literal["giver", "taker"]
 
-Reason = Annotated[str, msgspec.Meta(min_length=3, max_length=2000, examples=["Palettes cassées"])]
-ShortText = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Distance = Annotated[Decimal, msgspec.Meta(description="Kilometres (0 or more), as a number or string")]
+Reason = Annotated[
+    str, msgspec.Meta(min_length=3, max_length=2000, pattern=LONG_TEXT_PATTERN, examples=["Palettes cassées"])
+]
+ShortText = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=SHORT_TEXT_PATTERN)]
+Distance = Kilometres
+"""Kilometres: 0 or more, two decimal places at most (`numeric(9, 2)`)."""
+MeasuredAmount = Measured
+"""A quantity received or refused: 0 or more, three decimal places at most."""
+ScheduledFor = Timestamp
 Trips = Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
-Message = Annotated[str, msgspec.Meta(max_length=2000)]
+Message = Annotated[str, msgspec.Meta(max_length=2000, pattern=LONG_TEXT_PATTERN)]
 
 
 class TransferEvent(Schema):
@@ -112,7 +119,7 @@ class TransferActionBody(Input):
     """`accept`: the agreed quantity (defaults to the requested one, at most that)."""
     reason: Reason | None = None
     """`decline`, `cancel`: optional; `dispute`: required."""
-    scheduled_for: datetime | None = None
+    scheduled_for: ScheduledFor | None = None
     transport_mode: TransportMode | None = None
     vehicle_type: ShortText | None = None
     distance_km: Distance | None = None
@@ -123,7 +130,7 @@ class TransferActionBody(Input):
     """Distance to the landfill or treatment site the material would otherwise have gone to."""
     replaced_trips: Trips | None = None
     """Lorry trips to that site the exchange replaced."""
-    received_quantity: Amount | None = None
+    received_quantity: MeasuredAmount | None = None
     """`receive`, `resolve_complete`: what actually arrived."""
-    refused_quantity: Amount | None = None
+    refused_quantity: MeasuredAmount | None = None
     """`receive`: the part refused, which goes back to the giver; needs `reason`."""
