@@ -22,7 +22,9 @@ from api.db.periodic import periodic
 from api.db.pool import Pool, create_pool, provide_transaction
 from api.errors import exception_handlers, problem_details_config
 from api.health.routes import HealthController
+from api.http import cursor_key_in, use_cursor_key
 from api.imports.routes import ImportController
+from api.inputs import BoundedTypesSchemaPlugin, InputRequest, check_content_type, type_decoders
 from api.listings.routes import ListingController, OrganisationListingController
 from api.listings.service import expire_due
 from api.memberships.routes import MembershipController, NetworkMembershipController
@@ -51,6 +53,7 @@ def create_app(settings: Settings) -> Litestar:
     if settings.database_url is None:
         raise ValueError("create_app needs a database URL; the CLI starts the embedded server first")
     dsn = settings.database_url
+    use_cursor_key(cursor_key_in(settings.key_dir))
 
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncGenerator[None, None]:
@@ -109,7 +112,10 @@ def create_app(settings: Settings) -> Litestar:
         },
         middleware=[_anonymous_rate_limit(settings).middleware, BearerTokenMiddleware()],
         lifespan=[database],
-        plugins=[ProblemDetailsPlugin(problem_details_config())],
+        plugins=[ProblemDetailsPlugin(problem_details_config()), BoundedTypesSchemaPlugin()],
+        request_class=InputRequest,
+        before_request=check_content_type,
+        type_decoders=type_decoders(),
         exception_handlers=exception_handlers(),
         openapi_config=openapi_config(),
         logging_config=logging_config(settings.log_level),

@@ -16,6 +16,7 @@ from api.errors import BadRequestError, ForbiddenError, NotFoundError, Unauthori
 from api.imports import service
 from api.imports.csv_rows import COLUMNS
 from api.imports.service import ImportRejectedError
+from api.inputs import BODY_MEDIA_TYPES
 from api.openapi import BEARER, problem_responses
 from schemas.imports import ImportResult
 
@@ -48,6 +49,7 @@ class ImportController(Controller):
         summary="Import listings from a CSV file",
         security=BEARER,
         request_max_body_size=20 * 1024 * 1024,
+        opt={BODY_MEDIA_TYPES: ("text/csv", "multipart/form-data")},
         operation_class=CsvUploadOperation,
         responses=problem_responses(
             BadRequestError, ImportRejectedError, UnauthorizedError, ForbiddenError, NotFoundError

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Literal
 
 from litestar import Controller, Response, get, post
@@ -18,6 +17,7 @@ from api.db.idempotency import IdempotencyKeyReusedError
 from api.db.pool import Connection
 from api.errors import ForbiddenError, NotFoundError, RequestValidationError, UnauthorizedError
 from api.http import LimitQuery
+from api.inputs import query_instant
 from api.lifecycle import IllegalTransitionError
 from api.openapi import BEARER, problem_responses
 from api.transfers import report, service
@@ -41,12 +41,24 @@ IdempotencyKey = Annotated[
     ),
 ]
 Accept = Annotated[str | None, HeaderParameter(name="Accept", required=False)]
+# Read as text and parsed by `query_instant`, so that a bad value is reported as `query.from`.
 DateFrom = Annotated[
-    datetime | None,
-    QueryParameter(name="from", required=False, description="Completed at or after (RFC 3339)."),
+    str | None,
+    QueryParameter(
+        name="from",
+        required=False,
+        description="Completed at or after (RFC 3339, 2000-01-01 to 2100-01-01 UTC).",
+        schema_extra={"format": "date-time"},
+    ),
 ]
 DateTo = Annotated[
-    datetime | None, QueryParameter(name="to", required=False, description="Completed before (RFC 3339).")
+    str | None,
+    QueryParameter(
+        name="to",
+        required=False,
+        description="Completed before (RFC 3339, 2000-01-01 to 2100-01-01 UTC).",
+        schema_extra={"format": "date-time"},
+    ),
 ]
 
 _TOTAL = {
@@ -214,7 +226,8 @@ class NetworkImpactController(Controller):
         """Mass diverted (kg), CO2e avoided (kg), kilometres and lorry trips saved, summed per `group_by`
         over `[from, to)`. Operators see every transfer; a member its own (as giver or taker); both get
         the network's `total`. `format=csv` or `Accept: text/csv` streams the same as CSV."""
-        result = await report.network_impact(conn, principal, network_id, group_by, date_from, date_to)
+        start, end = query_instant(date_from, "from"), query_instant(date_to, "to")
+        result = await report.network_impact(conn, principal, network_id, group_by, start, end)
         if format == "csv" or (format is None and accept is not None and "text/csv" in accept):
             return Stream(
                 report.csv_lines(result),
