@@ -94,7 +94,7 @@ async def create_transfer(
     if idempotency_key is not None:
         fingerprint = idempotency.request_hash(listing_id, data)
         earlier = await idempotency.earlier_result(
-            conn, idempotency.TRANSFER_KEYS, user.id, idempotency_key, fingerprint
+            conn, idempotency.TRANSFER_KEYS, idempotency.key_owner(principal), idempotency_key, fingerprint
         )
         if earlier is not None:
             return await get_transfer(conn, principal, earlier), True
@@ -127,7 +127,9 @@ async def create_transfer(
     await repository.insert_event(conn, transfer.id, "request", None, "requested", user.id, "initiator", None)
     await _announce(conn, transfer.id, "requested", "request")
     if idempotency_key is not None:
-        await idempotency.bind(conn, idempotency.TRANSFER_KEYS, user.id, idempotency_key, transfer.id)
+        await idempotency.bind(
+            conn, idempotency.TRANSFER_KEYS, idempotency.key_owner(principal), idempotency_key, transfer.id
+        )
     return await get_transfer(conn, principal, transfer.id), False
 
 
