@@ -24,7 +24,7 @@ from api.errors import exception_handlers, problem_details_config
 from api.health.routes import HealthController
 from api.http import cursor_key_in, use_cursor_key
 from api.imports.routes import ImportController
-from api.inputs import BoundedTypesSchemaPlugin, InputRequest, check_content_type, type_decoders
+from api.inputs import BoundedTypesSchemaPlugin, InputRequest, check_request, type_decoders
 from api.listings.routes import ListingController, OrganisationListingController
 from api.listings.service import expire_due
 from api.memberships.routes import MembershipController, NetworkMembershipController
@@ -114,7 +114,7 @@ def create_app(settings: Settings) -> Litestar:
         lifespan=[database],
         plugins=[ProblemDetailsPlugin(problem_details_config()), BoundedTypesSchemaPlugin()],
         request_class=InputRequest,
-        before_request=check_content_type,
+        before_request=check_request,
         type_decoders=type_decoders(),
         exception_handlers=exception_handlers(),
         openapi_config=openapi_config(),

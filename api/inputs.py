@@ -4,7 +4,8 @@
   (bodies, query parameters) with their one hook; `BoundedTypesSchemaPlugin` documents them.
 - `InputRequest.json()`: a body that is not UTF-8, not JSON, or nested deeper than `MAX_JSON_DEPTH`
   is a 400 `malformed-body`, never a parser's crash.
-- `check_content_type` (a `before_request` hook): a route reading a JSON body takes
+- `check_request` (a `before_request` hook): no query parameter holds a control character; and
+  (`check_content_type`) a route reading a JSON body takes
   `application/json` (or a `+json` type); a route declaring other types in its
   `opt["body_media_types"]` (the CSV import) takes those; anything else is a 415.
 """
@@ -12,6 +13,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -132,18 +134,24 @@ def _fast_depth_bound(body: bytes) -> int:
     return body.count(b"[") + body.count(b"{")
 
 
+def _malformed(detail: str) -> MalformedBodyError:
+    return MalformedBodyError(
+        detail, extra={"errors": [{"path": "body", "message": detail, "source": "body"}]}
+    )
+
+
 def decode_body(body: bytes) -> Any:
     """The JSON value of a request body; a 400 `malformed-body` saying why when it has none."""
     try:
         body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise MalformedBodyError(f"the body is not UTF-8 (byte {exc.start}); send UTF-8 JSON") from None
+        raise _malformed(f"the body is not UTF-8 (byte {exc.start}); send UTF-8 JSON") from None
     if _fast_depth_bound(body) > MAX_JSON_DEPTH and json_depth(body) > MAX_JSON_DEPTH:
-        raise MalformedBodyError(f"the body nests arrays and objects deeper than {MAX_JSON_DEPTH} levels")
+        raise _malformed(f"the body nests arrays and objects deeper than {MAX_JSON_DEPTH} levels")
     try:
         return _JSON.decode(body)
     except (msgspec.DecodeError, RecursionError) as exc:
-        raise MalformedBodyError(f"the body is not valid JSON ({exc})") from None
+        raise _malformed(f"the body is not valid JSON ({exc})") from None
 
 
 class InputRequest(Request[Any, Any, Any]):
@@ -173,8 +181,29 @@ def accepted_media_types(request: Request[Any, Any, Any]) -> tuple[str, ...] | N
     return (str(getattr(media_type, "value", media_type)),)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_query_text(request: Request[Any, Any, Any]) -> None:
+    """A query parameter holding a control character (U+0000 breaks PostgreSQL's text) is a 422."""
+    for name, value in request.query_params.multi_items():
+        if _CONTROL.search(value) or _CONTROL.search(name):
+            path = f"query.{_CONTROL.sub('?', name)}"
+            message = "control characters (U+0000 to U+001F, U+007F) are not accepted"
+            raise RequestValidationError(
+                f"{path}: {message}",
+                extra={"errors": [{"path": path, "message": message, "source": "query"}]},
+            )
+
+
+async def check_request(request: Request[Any, Any, Any]) -> None:
+    """`before_request`: the checks every route shares, before any parameter is read."""
+    check_query_text(request)
+    await check_content_type(request)
+
+
 async def check_content_type(request: Request[Any, Any, Any]) -> None:
-    """`before_request`: a body whose `Content-Type` the route does not read is refused with 415."""
+    """A body whose `Content-Type` the route does not read is refused with 415."""
     accepted = accepted_media_types(request)
     if accepted is None or not await request.body():
         return
