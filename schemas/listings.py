@@ -29,13 +29,17 @@ Title = Annotated[
     ),
 ]
 LongText = Annotated[str, msgspec.Meta(max_length=10_000, pattern=LONG_TEXT_PATTERN)]
-CategoryId = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)*$", examples=["wood.pallets"])]
-UnitCode = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9_]+$", examples=["pallet"])]
+CategoryId = Annotated[
+    str, msgspec.Meta(pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)*(?![\s\S])", examples=["wood.pallets"])
+]
+UnitCode = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9_]+(?![\s\S])", examples=["pallet"])]
 WasteCode = Annotated[
     str,
-    msgspec.Meta(pattern=r"^[0-9]{2} ?[0-9]{2} ?[0-9]{2}\*?$", examples=["15 01 03"], description="EWC code"),
+    msgspec.Meta(
+        pattern=r"^[0-9]{2} ?[0-9]{2} ?[0-9]{2}\*?(?![\s\S])", examples=["15 01 03"], description="EWC code"
+    ),
 ]
-Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$", examples=["EUR"])]
+Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}(?![\s\S])", examples=["EUR"])]
 Cents = Annotated[int, msgspec.Meta(ge=0, le=10**12)]
 PhotoUrl = Annotated[str, msgspec.Meta(pattern=URL_PATTERN, max_length=1000)]
 Photos = Annotated[list[PhotoUrl], msgspec.Meta(max_length=20)]

@@ -14,7 +14,10 @@ from schemas.types import LONG_TEXT_PATTERN, SHORT_TEXT_PATTERN, Radius
 Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90, description="WGS 84 latitude", examples=[45.7578])]
 Longitude = Annotated[float, msgspec.Meta(ge=-180, le=180, description="WGS 84 longitude", examples=[4.832])]
 Slug = Annotated[
-    str, msgspec.Meta(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=64, examples=["vallee-de-la-chimie"])
+    str,
+    msgspec.Meta(
+        pattern=r"^[a-z0-9]+(-[a-z0-9]+)*(?![\s\S])", max_length=64, examples=["vallee-de-la-chimie"]
+    ),
 ]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=SHORT_TEXT_PATTERN)]
 Description = Annotated[str, msgspec.Meta(max_length=5000, pattern=LONG_TEXT_PATTERN)]

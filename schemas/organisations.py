@@ -15,12 +15,12 @@ from schemas.types import SHORT_TEXT_PATTERN, URL_PATTERN
 Siret = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^[0-9]{14}$",
+        pattern=r"^[0-9]{14}(?![\s\S])",
         description="French establishment number: 14 digits with a valid Luhn checksum",
         examples=["73282932000074"],
     ),
 ]
-NafCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{2}\.[0-9]{2}[A-Z]$", examples=["38.32Z"])]
+NafCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{2}\.[0-9]{2}[A-Z](?![\s\S])", examples=["38.32Z"])]
 Role = Literal["admin", "staff"]
 ShortText = Annotated[str, msgspec.Meta(max_length=200, pattern=SHORT_TEXT_PATTERN)]
 Email = Annotated[
@@ -65,7 +65,7 @@ class OrganisationCreate(Input):
     address_line: ShortText = ""
     postcode: Postcode = ""
     city: ShortText = ""
-    country: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$")] = "FR"
+    country: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}(?![\s\S])")] = "FR"
     latitude: Latitude | None = None
     longitude: Longitude | None = None
 

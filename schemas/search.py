@@ -41,7 +41,7 @@ Query = Annotated[
 Near = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^\s*-?[0-9]+(\.[0-9]+)?\s*,\s*-?[0-9]+(\.[0-9]+)?\s*$",
+        pattern=r"^\s*-?[0-9]+(\.[0-9]+)?\s*,\s*-?[0-9]+(\.[0-9]+)?\s*(?![\s\S])",
         description="A point as `lat,lon` in decimal degrees",
         examples=["45.7266,4.8167"],
     ),

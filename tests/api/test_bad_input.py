@@ -189,6 +189,8 @@ TEXT = [
     Bad("search q with NUL", "GET", SEARCH, "anonymous", 422, "query.q", params={"q": "pal\u0000"}),
     Bad("waste codes q with NUL", "GET", "/v1/waste-codes", "anonymous", 422, "query.q", params={"q": "bois\u0000"}),
     Bad("listings category_id with NUL", "GET", LISTINGS, "giver", 422, "query.category_id", params={"category_id": "wood\u0000"}),
+    Bad("SIRET ending in a newline", "POST", "/v1/organisations", "giver", 422, "body.siret", {"name": "Nouvelle", "siret": "73282932000074\n"}),
+    Bad("unit ending in a newline", "POST", LISTINGS, "giver", 422, "body.unit", listing_create(unit="pallet\n")),
 ]
 
 BODIES = [
