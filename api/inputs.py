@@ -4,10 +4,10 @@
   (bodies, query parameters) with their one hook; `BoundedTypesSchemaPlugin` documents them.
 - `InputRequest.json()`: a body that is not UTF-8, not JSON, or nested deeper than `MAX_JSON_DEPTH`
   is a 400 `malformed-body`, never a parser's crash.
-- `check_request` (a `before_request` hook): no query parameter holds a control character; and
-  (`check_content_type`) a route reading a JSON body takes
-  `application/json` (or a `+json` type); a route declaring other types in its
-  `opt["body_media_types"]` (the CSV import) takes those; anything else is a 415.
+- `check_request` (the app's `before_request` hook, run before any parameter is read): no query
+  parameter holds a control character (422); a route reading a JSON body takes `application/json`
+  (or a `+json` type), a route declaring other types in `opt["body_media_types"]` (the CSV import)
+  takes those, and anything else is a 415 (`check_content_type`).
 """
 
 from __future__ import annotations
