@@ -205,6 +205,21 @@ URL_PATTERN = r"^https?://[^\x00-\x20\x7f-\x9f]*(?![\s\S])"
 """An http(s) URL without spaces or control characters."""
 
 
+_PATTERN_MESSAGES = {
+    SHORT_TEXT_PATTERN: "expected text without control characters (U+0000-U+001F, U+007F-U+009F)",
+    LONG_TEXT_PATTERN: "expected text without control characters other than tab and newlines",
+    URL_PATTERN: "expected an http(s) URL without spaces or control characters",
+}
+
+
+def readable(message: str) -> str:
+    """msgspec's message for a text pattern of this module, in words a person can act on."""
+    for pattern, words in _PATTERN_MESSAGES.items():
+        if message.startswith("Expected `str` matching regex") and repr(pattern)[1:-1] in message:
+            return words
+    return message
+
+
 __all__ = [
     "EARLIEST",
     "LATEST",
@@ -219,4 +234,5 @@ __all__ = [
     "Timestamp",
     "decode_hook",
     "is_bounded_type",
+    "readable",
 ]

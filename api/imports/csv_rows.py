@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import msgspec
 
 from schemas.imports import ImportRow
-from schemas.types import decode_hook
+from schemas.types import decode_hook, readable
 
 COLUMNS = tuple(ImportRow.__struct_fields__)
 REQUIRED = ("siret", "direction", "category", "title", "unit")
@@ -74,7 +74,7 @@ class _Semicolon(csv.excel):
 def _from_msgspec(message: str) -> dict[str, str]:
     match = _AT_PATH.search(message)
     if match:
-        return _error(f"row.{match['field']}", message[: match.start()])
+        return _error(f"row.{match['field']}", readable(message[: match.start()]))
     if message.startswith("Object missing required field"):
         field = message.split("`")[1]
         return _error(f"row.{field}", "this cell is required")

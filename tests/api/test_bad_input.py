@@ -416,3 +416,21 @@ async def test_an_idempotency_key_is_the_users_and_the_acting_organisations(
     assert two.status_code == 201, two.text
     assert two.json()["id"] != one.json()["id"]
     assert two.json()["taker_id"] == str(second)
+
+
+async def test_a_control_character_is_explained_in_words(
+    world: World, client: AsyncTestClient[RequestContext]
+) -> None:
+    response = await client.post("/v1/listings", json=_filled(world), headers=world.callers["giver"])
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {
+            "path": "body.title",
+            "message": "expected text without control characters (U+0000-U+001F, U+007F-U+009F)",
+            "source": "body",
+        }
+    ]
+
+
+def _filled(world: World) -> dict[str, Any]:
+    return {**listing_create(title="Pal\u0000ettes"), "network_id": str(world.network)}
