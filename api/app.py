@@ -33,7 +33,9 @@ from api.db.pool import (
 )
 from api.errors import exception_handlers, problem_details_config
 from api.health.routes import HealthController
+from api.http import cursor_key_in, use_cursor_key
 from api.imports.routes import ImportController
+from api.inputs import BoundedTypesSchemaPlugin, InputRequest, check_request, type_decoders
 from api.limits import JSON_MAX_BODY_BYTES, RequestTimeoutMiddleware
 from api.listings.routes import ListingController, OrganisationListingController
 from api.listings.service import expire_due
@@ -79,6 +81,7 @@ def create_app(settings: Settings) -> Litestar:
     if settings.database_url is None:
         raise ValueError("create_app needs a database URL; the CLI starts the embedded server first")
     dsn = settings.database_url
+    use_cursor_key(cursor_key_in(settings.key_dir))
 
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncGenerator[None, None]:
@@ -150,9 +153,16 @@ def create_app(settings: Settings) -> Litestar:
         state=State({"payments_configured": settings.payments_configured}),
         before_send=[security_headers(settings)],
         request_max_body_size=JSON_MAX_BODY_BYTES,
-        plugins=[ProblemDetailsPlugin(problem_details_config()), ContractPlugin(RATE_LIMIT_EXEMPT)],
+        plugins=[
+            ProblemDetailsPlugin(problem_details_config()),
+            ContractPlugin(RATE_LIMIT_EXEMPT),
+            BoundedTypesSchemaPlugin(),
+        ],
         cors_config=cors_config(settings),
         exception_handlers={**exception_handlers(), **unavailable_handlers()},
+        request_class=InputRequest,
+        before_request=check_request,
+        type_decoders=type_decoders(),
         openapi_config=openapi_config(),
         logging_config=logging_config(settings.log_level, settings.log_format),
         debug=False,

@@ -28,6 +28,7 @@ from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetail
 from litestar.types import ExceptionHandlersMap
 
 from api.observability import current_request_id
+from schemas.types import readable
 
 PROBLEM_BASE = "https://symbiose.eco/problems/"
 logger = logging.getLogger("api.errors")
@@ -143,7 +144,7 @@ def _field_errors(exc: ValidationException, names: Mapping[str, str]) -> list[di
         key = str(item.get("key") or "")
         key = names.get(key, key)
         path = _body_path(exc) if source == "body" else (f"{source}.{key}" if key else source)
-        errors.append({"path": path, "message": str(item.get("message", "")), "source": source})
+        errors.append({"path": path, "message": readable(str(item.get("message", ""))), "source": source})
     return errors
 
 

@@ -14,7 +14,7 @@ Dimension = Literal["mass", "volume", "area", "count", "energy", "power", "time"
 CategoryId = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)*$",
+        pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)*(?![\s\S])",
         max_length=200,
         description="A dotted path: a sub-category's id starts with its parent's id and a dot.",
         examples=["wood.pallets"],
@@ -23,7 +23,7 @@ CategoryId = Annotated[
 WasteCodeValue = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^[0-9]{2} [0-9]{2} [0-9]{2}$",
+        pattern=r"^[0-9]{2} [0-9]{2} [0-9]{2}(?![\s\S])",
         description="A six-digit European Waste Catalogue code, written in pairs.",
         examples=["15 01 03"],
     ),
@@ -31,7 +31,9 @@ WasteCodeValue = Annotated[
 Chapter = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^[0-9]{2}$", description="A European Waste Catalogue chapter, 01 to 20.", examples=["15"]
+        pattern=r"^[0-9]{2}(?![\s\S])",
+        description="A European Waste Catalogue chapter, 01 to 20.",
+        examples=["15"],
     ),
 ]
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from decimal import Decimal
 
 import msgspec
 
 from schemas.base import Input, Schema
 from schemas.listings import (
+    Amount,
     CapacityPeriod,
+    CategoryId,
     Cents,
     Condition,
     Currency,
@@ -24,6 +25,7 @@ from schemas.listings import (
 )
 from schemas.networks import Latitude, Longitude
 from schemas.organisations import Siret
+from schemas.types import Timestamp
 
 
 class ImportRow(Input):
@@ -31,12 +33,12 @@ class ImportRow(Input):
 
     siret: Siret
     direction: Direction
-    category: str
+    category: CategoryId
     title: Title
     unit: UnitCode
     description: LongText = ""
-    quantity: Decimal | None = None
-    capacity: Decimal | None = None
+    quantity: Amount | None = None
+    capacity: Amount | None = None
     capacity_period: CapacityPeriod | None = None
     price_kind: PriceKind = "free"
     price_cents: Cents | None = None
@@ -45,8 +47,8 @@ class ImportRow(Input):
     waste_code: WasteCode | None = None
     latitude: Latitude | None = None
     longitude: Longitude | None = None
-    available_from: datetime | None = None
-    available_until: datetime | None = None
+    available_from: Timestamp | None = None
+    available_until: Timestamp | None = None
     visibility: Visibility = "network"
     publish: bool = False
 

@@ -11,6 +11,7 @@ import msgspec
 
 from schemas.base import Input, Schema
 from schemas.networks import Latitude, Longitude
+from schemas.types import LONG_TEXT_PATTERN, SHORT_TEXT_PATTERN, URL_PATTERN, Quantity, Timestamp
 
 Direction = Literal["offer", "need"]
 Nature = Literal["material", "energy", "service"]
@@ -21,21 +22,29 @@ ListingStatus = Literal["draft", "published", "paused", "archived", "expired"]
 ListingAction = Literal["publish", "pause", "archive"]
 CapacityPeriod = Literal["day", "week", "month"]
 
-Title = Annotated[str, msgspec.Meta(min_length=3, max_length=200, examples=["Palettes Europe 80x120"])]
-LongText = Annotated[str, msgspec.Meta(max_length=10_000)]
-CategoryId = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)*$", examples=["wood.pallets"])]
-UnitCode = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9_]+$", examples=["pallet"])]
+Title = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=3, max_length=200, pattern=SHORT_TEXT_PATTERN, examples=["Palettes Europe 80x120"]
+    ),
+]
+LongText = Annotated[str, msgspec.Meta(max_length=10_000, pattern=LONG_TEXT_PATTERN)]
+CategoryId = Annotated[
+    str, msgspec.Meta(pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)*(?![\s\S])", examples=["wood.pallets"])
+]
+UnitCode = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9_]+(?![\s\S])", examples=["pallet"])]
 WasteCode = Annotated[
     str,
-    msgspec.Meta(pattern=r"^[0-9]{2} ?[0-9]{2} ?[0-9]{2}\*?$", examples=["15 01 03"], description="EWC code"),
+    msgspec.Meta(
+        pattern=r"^[0-9]{2} ?[0-9]{2} ?[0-9]{2}\*?(?![\s\S])", examples=["15 01 03"], description="EWC code"
+    ),
 ]
-Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$", examples=["EUR"])]
+Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}(?![\s\S])", examples=["EUR"])]
 Cents = Annotated[int, msgspec.Meta(ge=0, le=10**12)]
-PhotoUrl = Annotated[str, msgspec.Meta(pattern=r"^https?://", max_length=1000)]
+PhotoUrl = Annotated[str, msgspec.Meta(pattern=URL_PATTERN, max_length=1000)]
 Photos = Annotated[list[PhotoUrl], msgspec.Meta(max_length=20)]
-Amount = Annotated[
-    Decimal, msgspec.Meta(description="A positive decimal, as a JSON number or string; answered as a string")
-]
+Amount = Quantity
+"""A quantity or capacity: more than 0, three decimal places at most (`numeric(14, 3)`)."""
 ResponseHours = Annotated[
     int, msgspec.Meta(ge=1, le=720, description="Hours the provider takes to answer a reservation request")
 ]
@@ -105,8 +114,8 @@ class ListingCreate(Input):
     latitude: Latitude | None = None
     """Defaults, with `longitude`, to the organisation's site."""
     longitude: Longitude | None = None
-    available_from: datetime | None = None
-    available_until: datetime | None = None
+    available_from: Timestamp | None = None
+    available_until: Timestamp | None = None
     photos: Photos = msgspec.field(default_factory=list)
     visibility: Visibility = "network"
     response_time_hours: ResponseHours = 48
@@ -129,8 +138,8 @@ class ListingUpdate(Input):
     waste_code: WasteCode | msgspec.UnsetType | None = msgspec.UNSET
     latitude: Latitude | msgspec.UnsetType = msgspec.UNSET
     longitude: Longitude | msgspec.UnsetType = msgspec.UNSET
-    available_from: datetime | msgspec.UnsetType | None = msgspec.UNSET
-    available_until: datetime | msgspec.UnsetType | None = msgspec.UNSET
+    available_from: Timestamp | msgspec.UnsetType | None = msgspec.UNSET
+    available_until: Timestamp | msgspec.UnsetType | None = msgspec.UNSET
     photos: Photos | msgspec.UnsetType = msgspec.UNSET
     visibility: Visibility | msgspec.UnsetType = msgspec.UNSET
     response_time_hours: ResponseHours | msgspec.UnsetType = msgspec.UNSET

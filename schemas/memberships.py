@@ -9,10 +9,13 @@ from typing import Annotated, Literal
 import msgspec
 
 from schemas.base import Input, Schema
+from schemas.types import LONG_TEXT_PATTERN
+
+Message = Annotated[str, msgspec.Meta(max_length=2000, pattern=LONG_TEXT_PATTERN)]
 
 MembershipStatus = Literal["pending", "active", "suspended", "rejected"]
 MembershipAction = Literal["approve", "reject", "suspend", "reinstate"]
-DecisionReason = Annotated[str, msgspec.Meta(max_length=2000)]
+DecisionReason = Message
 
 
 class Membership(Schema):
@@ -31,7 +34,7 @@ class Membership(Schema):
 
 class MembershipRequest(Input):
     zone_id: uuid.UUID | None = None
-    message: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+    message: Message = ""
 
 
 # One request Struct per operator decision; every field is optional, so each may be sent without a body.

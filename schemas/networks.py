@@ -9,14 +9,19 @@ from typing import Annotated, Literal
 import msgspec
 
 from schemas.base import Input, Schema
+from schemas.types import LONG_TEXT_PATTERN, SHORT_TEXT_PATTERN, Radius
 
 Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90, description="WGS 84 latitude", examples=[45.7578])]
 Longitude = Annotated[float, msgspec.Meta(ge=-180, le=180, description="WGS 84 longitude", examples=[4.832])]
 Slug = Annotated[
-    str, msgspec.Meta(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=64, examples=["vallee-de-la-chimie"])
+    str,
+    msgspec.Meta(
+        pattern=r"^[a-z0-9]+(-[a-z0-9]+)*(?![\s\S])", max_length=64, examples=["vallee-de-la-chimie"]
+    ),
 ]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Description = Annotated[str, msgspec.Meta(max_length=5000)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=SHORT_TEXT_PATTERN)]
+Description = Annotated[str, msgspec.Meta(max_length=5000, pattern=LONG_TEXT_PATTERN)]
+RadiusKm = Annotated[Radius, msgspec.Meta(description="Radius of the zone in km")]
 ZoneKind = Literal["business_park", "commune", "district", "other"]
 
 
@@ -63,7 +68,7 @@ class ZoneCreate(Input):
     kind: ZoneKind
     latitude: Latitude
     longitude: Longitude
-    radius_km: Annotated[float, msgspec.Meta(gt=0, le=500, description="Radius of the zone in km")]
+    radius_km: RadiusKm
 
 
 class OperatorGrant(Input):

@@ -9,20 +9,29 @@ from typing import Annotated, Literal
 import msgspec
 
 from schemas.base import Input, Schema
-from schemas.networks import Latitude, Longitude, Name
+from schemas.networks import Description, Latitude, Longitude, Name
+from schemas.types import SHORT_TEXT_PATTERN, URL_PATTERN
 
 Siret = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^[0-9]{14}$",
+        pattern=r"^[0-9]{14}(?![\s\S])",
         description="French establishment number: 14 digits with a valid Luhn checksum",
         examples=["73282932000074"],
     ),
 ]
-NafCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{2}\.[0-9]{2}[A-Z]$", examples=["38.32Z"])]
+NafCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{2}\.[0-9]{2}[A-Z](?![\s\S])", examples=["38.32Z"])]
 Role = Literal["admin", "staff"]
-ShortText = Annotated[str, msgspec.Meta(max_length=200)]
-Email = Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
+ShortText = Annotated[str, msgspec.Meta(max_length=200, pattern=SHORT_TEXT_PATTERN)]
+Email = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f]+\.[^@\s\x00-\x1f\x7f-\x9f]+(?![\s\S])",
+        max_length=254,
+    ),
+]
+Website = Annotated[str, msgspec.Meta(pattern=URL_PATTERN, max_length=500)]
+Postcode = Annotated[str, msgspec.Meta(max_length=16, pattern=SHORT_TEXT_PATTERN)]
 
 
 class Organisation(Schema):
@@ -51,12 +60,12 @@ class OrganisationCreate(Input):
     naf_code: NafCode | None = None
     legal_form: ShortText | None = None
     is_ess: bool = False
-    description: Annotated[str, msgspec.Meta(max_length=5000)] = ""
-    website: Annotated[str, msgspec.Meta(pattern=r"^https?://", max_length=500)] | None = None
+    description: Description = ""
+    website: Website | None = None
     address_line: ShortText = ""
-    postcode: Annotated[str, msgspec.Meta(max_length=16)] = ""
+    postcode: Postcode = ""
     city: ShortText = ""
-    country: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$")] = "FR"
+    country: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}(?![\s\S])")] = "FR"
     latitude: Latitude | None = None
     longitude: Longitude | None = None
 
@@ -66,12 +75,10 @@ class OrganisationUpdate(Input):
     naf_code: NafCode | msgspec.UnsetType | None = msgspec.UNSET
     legal_form: ShortText | msgspec.UnsetType | None = msgspec.UNSET
     is_ess: bool | msgspec.UnsetType = msgspec.UNSET
-    description: Annotated[str, msgspec.Meta(max_length=5000)] | msgspec.UnsetType = msgspec.UNSET
-    website: (
-        Annotated[str, msgspec.Meta(pattern=r"^https?://", max_length=500)] | msgspec.UnsetType | None
-    ) = msgspec.UNSET
+    description: Description | msgspec.UnsetType = msgspec.UNSET
+    website: Website | msgspec.UnsetType | None = msgspec.UNSET
     address_line: ShortText | msgspec.UnsetType = msgspec.UNSET
-    postcode: Annotated[str, msgspec.Meta(max_length=16)] | msgspec.UnsetType = msgspec.UNSET
+    postcode: Postcode | msgspec.UnsetType = msgspec.UNSET
     city: ShortText | msgspec.UnsetType = msgspec.UNSET
     latitude: Latitude | msgspec.UnsetType | None = msgspec.UNSET
     longitude: Longitude | msgspec.UnsetType | None = msgspec.UNSET
@@ -102,4 +109,4 @@ class Invitation(Schema):
 
 
 class InvitationAccept(Input):
-    token: Annotated[str, msgspec.Meta(min_length=16, max_length=200)]
+    token: Annotated[str, msgspec.Meta(min_length=16, max_length=200, pattern=SHORT_TEXT_PATTERN)]

@@ -11,6 +11,7 @@ import msgspec
 
 from schemas.base import Input, Schema
 from schemas.listings import Amount, PriceKind
+from schemas.types import LONG_TEXT_PATTERN, Timestamp
 
 ReservationStatus = Literal[
     "requested",
@@ -27,14 +28,11 @@ ReservationAction = Literal["accept", "decline", "confirm", "cancel", "complete"
 """The actions people take; `expire`, `start`, the clock's `complete` and `pay` are the system's."""
 ReservationRole = Literal["requester", "provider", "operator"]
 
-Instant = Annotated[
-    datetime,
-    msgspec.Meta(
-        tz=True, description="RFC 3339 with a time zone (stored in UTC)", examples=["2026-03-02T08:00:00Z"]
-    ),
+Instant = Annotated[Timestamp, msgspec.Meta(examples=["2026-03-02T08:00:00Z"])]
+Reason = Annotated[
+    str, msgspec.Meta(min_length=3, max_length=2000, pattern=LONG_TEXT_PATTERN, examples=["Chantier reporté"])
 ]
-Reason = Annotated[str, msgspec.Meta(min_length=3, max_length=2000, examples=["Chantier reporté"])]
-Message = Annotated[str, msgspec.Meta(max_length=2000)]
+Message = Annotated[str, msgspec.Meta(max_length=2000, pattern=LONG_TEXT_PATTERN)]
 
 
 class ReservationEvent(Schema):

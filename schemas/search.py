@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -11,6 +11,7 @@ import msgspec
 
 from schemas.base import Input, Schema
 from schemas.listings import CategoryId, Condition, Direction, Nature, PriceKind, Visibility
+from schemas.types import LONG_TEXT_PATTERN, Day, Measured
 
 FacetName = Literal[
     "direction",
@@ -34,11 +35,13 @@ MAX_QUERY_LENGTH = 512
 # `total_hits` is exact up to this many matches; beyond, it is this bound (`total_hits_exact` false).
 TOTAL_HITS_BOUND = 10_000
 
-Query = Annotated[str, msgspec.Meta(max_length=MAX_QUERY_LENGTH, examples=["palettes"])]
+Query = Annotated[
+    str, msgspec.Meta(max_length=MAX_QUERY_LENGTH, pattern=LONG_TEXT_PATTERN, examples=["palettes"])
+]
 Near = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^\s*-?[0-9]+(\.[0-9]+)?\s*,\s*-?[0-9]+(\.[0-9]+)?\s*$",
+        pattern=r"^\s*-?[0-9]+(\.[0-9]+)?\s*,\s*-?[0-9]+(\.[0-9]+)?\s*(?![\s\S])",
         description="A point as `lat,lon` in decimal degrees",
         examples=["45.7266,4.8167"],
     ),
@@ -46,7 +49,8 @@ Near = Annotated[
 RadiusKm = Annotated[float, msgspec.Meta(gt=0, le=MAX_RADIUS_KM, examples=[10.0])]
 Page = Annotated[int, msgspec.Meta(ge=1, le=MAX_PAGE)]
 HitsPerPage = Annotated[int, msgspec.Meta(ge=1, le=MAX_HITS_PER_PAGE)]
-AtLeast = Annotated[Decimal, msgspec.Meta(description="A positive decimal, in the listing's unit")]
+AtLeast = Measured
+"""A decimal, 0 or more, in the listing's unit."""
 
 
 class SearchRequest(Input):
@@ -68,7 +72,7 @@ class SearchRequest(Input):
     ess: bool | None = None
     """Only listings of social and solidarity economy (ESS) providers, or only of others."""
     hazardous: bool | None = None
-    available_on: date | None = None
+    available_on: Day | None = None
     """Listings available on this day (UTC): within their availability window."""
     quantity_at_least: AtLeast | None = None
     """Resources whose available quantity, or services whose capacity, is at least this."""

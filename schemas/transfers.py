@@ -12,6 +12,7 @@ import msgspec
 from schemas.base import Input, Schema
 from schemas.impact import TransferImpact
 from schemas.listings import Amount
+from schemas.types import LONG_TEXT_PATTERN, SHORT_TEXT_PATTERN, Kilometres, Measured, Timestamp
 
 TransferStatus = Literal[
     "requested",
@@ -39,11 +40,17 @@ TransferAction = Literal[
 TransportMode = Literal["road", "rail", "waterway", "cargo_bike", "on_foot", "pipe"]
 Party = Literal["giver", "taker"]
 
-Reason = Annotated[str, msgspec.Meta(min_length=3, max_length=2000, examples=["Palettes cassées"])]
-ShortText = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Distance = Annotated[Decimal, msgspec.Meta(description="Kilometres (0 or more), as a number or string")]
+Reason = Annotated[
+    str, msgspec.Meta(min_length=3, max_length=2000, pattern=LONG_TEXT_PATTERN, examples=["Palettes cassées"])
+]
+ShortText = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=SHORT_TEXT_PATTERN)]
+Distance = Kilometres
+"""Kilometres: 0 or more, two decimal places at most (`numeric(9, 2)`)."""
+MeasuredAmount = Measured
+"""A quantity received or refused: 0 or more, three decimal places at most."""
+ScheduledFor = Timestamp
 Trips = Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
-Message = Annotated[str, msgspec.Meta(max_length=2000)]
+Message = Annotated[str, msgspec.Meta(max_length=2000, pattern=LONG_TEXT_PATTERN)]
 
 
 class TransferEvent(Schema):
@@ -125,7 +132,7 @@ class TransferCancel(Input):
 
 
 class TransferSchedule(Input):
-    scheduled_for: datetime
+    scheduled_for: ScheduledFor
     """When the material leaves, with a time zone (e.g. `2026-03-02T08:00:00Z`)."""
     transport_mode: TransportMode
     vehicle_type: ShortText | None = None
@@ -148,9 +155,9 @@ class TransferDispatch(Input):
 
 
 class TransferReceive(Input):
-    received_quantity: Amount
+    received_quantity: MeasuredAmount
     """What actually arrived (0 or more, at most the agreed quantity)."""
-    refused_quantity: Amount | None = None
+    refused_quantity: MeasuredAmount | None = None
     """The part refused, which goes back to the giver; needs `reason`."""
     reason: Reason | None = None
 
@@ -168,7 +175,7 @@ class TransferDispute(Input):
 
 
 class TransferResolveComplete(Input):
-    received_quantity: Amount | None = None
+    received_quantity: MeasuredAmount | None = None
     """What was received, if not recorded yet or to correct it."""
     reason: Reason | None = None
     replaced_site_km: Distance | None = None

@@ -128,6 +128,12 @@ def listing_owner(principal: Principal, owner_id: uuid.UUID, *, visible: bool) -
     raise ForbiddenError("only the organisation that published this listing may change it")
 
 
+def listing_editable(membership_status: MembershipStatus | None) -> None:
+    """A suspended member still reads its listings but changes none of them until reinstated."""
+    if membership_status == "suspended":
+        raise ForbiddenError("your organisation's membership of this network is suspended")
+
+
 def listing_can_publish(membership_status: MembershipStatus | None) -> None:
     if membership_status == "suspended":
         raise ForbiddenError("your organisation's membership of this network is suspended")

@@ -1,7 +1,9 @@
 """`Idempotency-Key` on creation: a retry with the same key returns the first result, for a day.
 
-The key is claimed first, in the creating transaction, so a concurrent retry waits on its row and
-then finds the result; a failed creation rolls its claim back. Each kind of result has its table.
+A key belongs to the user *and* the organisation acted for: the same key for another organisation
+is a new request. The key is claimed first, in the creating transaction, so a concurrent retry
+waits on its row and then finds the result; a failed creation rolls its claim back. Each kind of
+result has its table.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import timedelta
 
 import msgspec
 
+from api.auth.principal import Principal
 from api.db.pool import Connection
 from api.errors import RequestValidationError
 
@@ -30,20 +33,35 @@ class KeyTable:
     bind: str
 
 
-# Table and column names are written out: they are never formatted into SQL.
+# Table and column names are written out: they are never formatted into SQL. A key is owned by the
+# user and the organisation acted for (`IS NOT DISTINCT FROM`: the organisation may be null).
 TRANSFER_KEYS = KeyTable(
-    claim="""INSERT INTO idempotency_keys (user_id, key, request_hash) VALUES ($1, $2, $3)
-             ON CONFLICT (user_id, key) DO NOTHING RETURNING true""",
-    read="SELECT request_hash, transfer_id FROM idempotency_keys WHERE user_id = $1 AND key = $2",
-    bind="UPDATE idempotency_keys SET transfer_id = $3 WHERE user_id = $1 AND key = $2",
+    claim="""INSERT INTO idempotency_keys (user_id, organisation_id, key, request_hash)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (user_id, organisation_id, key) DO NOTHING RETURNING true""",
+    read="""SELECT request_hash, transfer_id FROM idempotency_keys
+            WHERE user_id = $1 AND organisation_id IS NOT DISTINCT FROM $2 AND key = $3""",
+    bind="""UPDATE idempotency_keys SET transfer_id = $4
+            WHERE user_id = $1 AND organisation_id IS NOT DISTINCT FROM $2 AND key = $3""",
 )
 RESERVATION_KEYS = KeyTable(
-    claim="""INSERT INTO reservation_idempotency_keys (user_id, key, request_hash) VALUES ($1, $2, $3)
-             ON CONFLICT (user_id, key) DO NOTHING RETURNING true""",
+    claim="""INSERT INTO reservation_idempotency_keys (user_id, organisation_id, key, request_hash)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (user_id, organisation_id, key) DO NOTHING RETURNING true""",
     read="""SELECT request_hash, reservation_id FROM reservation_idempotency_keys
-            WHERE user_id = $1 AND key = $2""",
-    bind="UPDATE reservation_idempotency_keys SET reservation_id = $3 WHERE user_id = $1 AND key = $2",
+            WHERE user_id = $1 AND organisation_id IS NOT DISTINCT FROM $2 AND key = $3""",
+    bind="""UPDATE reservation_idempotency_keys SET reservation_id = $4
+            WHERE user_id = $1 AND organisation_id IS NOT DISTINCT FROM $2 AND key = $3""",
 )
+
+
+@dataclass(frozen=True, slots=True)
+class KeyOwner:
+    """Whose key it is: the user, and the organisation the user acts for (None when none)."""
+
+    user_id: uuid.UUID
+    organisation_id: uuid.UUID | None
+
 
 _FORGET = """
 WITH transfers AS (DELETE FROM idempotency_keys WHERE created_at < now() - $1::interval RETURNING 1),
@@ -57,14 +75,20 @@ def request_hash(target_id: uuid.UUID, body: msgspec.Struct) -> str:
     return hashlib.sha256(str(target_id).encode() + b"|" + msgspec.json.encode(body)).hexdigest()
 
 
+def key_owner(principal: Principal) -> KeyOwner:
+    """The owner of the keys an authenticated caller sends."""
+    assert principal.user is not None
+    return KeyOwner(principal.user.id, principal.acting_organisation_id)
+
+
 async def earlier_result(
-    conn: Connection, table: KeyTable, user_id: uuid.UUID, key: str, fingerprint: str
+    conn: Connection, table: KeyTable, owner: KeyOwner, key: str, fingerprint: str
 ) -> uuid.UUID | None:
     """Claim `key` for this request: None when it is new (go on and create, then `bind`), the first
-    result's id on a retry; 422 when the key came with a different request."""
-    if await conn.fetchval(table.claim, user_id, key, fingerprint):
+    result's id on a retry by the same owner; 422 when the key came with a different request."""
+    if await conn.fetchval(table.claim, owner.user_id, owner.organisation_id, key, fingerprint):
         return None
-    row = await conn.fetchrow(table.read, user_id, key)
+    row = await conn.fetchrow(table.read, owner.user_id, owner.organisation_id, key)
     assert row is not None  # claimed in an earlier, committed transaction
     stored_hash, result_id = row[0], row[1]
     if stored_hash != fingerprint or result_id is None:
@@ -73,8 +97,8 @@ async def earlier_result(
     return result
 
 
-async def bind(conn: Connection, table: KeyTable, user_id: uuid.UUID, key: str, result_id: uuid.UUID) -> None:
-    await conn.execute(table.bind, user_id, key, result_id)
+async def bind(conn: Connection, table: KeyTable, owner: KeyOwner, key: str, result_id: uuid.UUID) -> None:
+    await conn.execute(table.bind, owner.user_id, owner.organisation_id, key, result_id)
 
 
 async def forget_expired_keys(conn: Connection, ttl: timedelta = KEY_TTL) -> int:

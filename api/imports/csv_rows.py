@@ -1,4 +1,9 @@
-"""Reading the import CSV into typed rows, with a precise error for each bad cell."""
+"""Reading the import CSV into typed rows, with a precise error for each bad cell.
+
+Cells go through the same bounded types as JSON bodies (`schemas.types`). A line the `csv` module
+cannot read (a cell over its 128 KiB field limit, a stray NUL) ends the reading with an error on
+that line: what follows it cannot be trusted to be split into the right rows.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from collections.abc import Iterator
 import msgspec
 
 from schemas.imports import ImportRow
+from schemas.types import decode_hook, readable
 
 COLUMNS = tuple(ImportRow.__struct_fields__)
 REQUIRED = ("siret", "direction", "category", "title", "unit")
@@ -34,7 +40,14 @@ def read_rows(text: str) -> Iterator[tuple[int, ImportRow | None, list[dict[str,
             parts.append(f"missing columns {', '.join(missing)}")
         raise CsvHeaderError(f"{'; '.join(parts)}; the columns are: {', '.join(COLUMNS)}")
     reader.fieldnames = header
-    for record in reader:
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield reader.line_num, None, [_error("row", f"this line cannot be read as CSV ({exc})")]
+            return
         line = reader.line_num
         cells = {
             k: v.strip() for k, v in record.items() if k is not None and v is not None and v.strip() != ""
@@ -43,7 +56,7 @@ def read_rows(text: str) -> Iterator[tuple[int, ImportRow | None, list[dict[str,
             yield line, None, [_error("row", "more cells than columns in the header")]
             continue
         try:
-            yield line, msgspec.convert(cells, ImportRow, strict=False), []
+            yield line, msgspec.convert(cells, ImportRow, strict=False, dec_hook=decode_hook), []
         except msgspec.ValidationError as exc:
             yield line, None, [_from_msgspec(str(exc))]
 
@@ -61,7 +74,7 @@ class _Semicolon(csv.excel):
 def _from_msgspec(message: str) -> dict[str, str]:
     match = _AT_PATH.search(message)
     if match:
-        return _error(f"row.{match['field']}", message[: match.start()])
+        return _error(f"row.{match['field']}", readable(message[: match.start()]))
     if message.startswith("Object missing required field"):
         field = message.split("`")[1]
         return _error(f"row.{field}", "this cell is required")

@@ -31,6 +31,7 @@ from api.errors import (
 from api.imports import service
 from api.imports.csv_rows import COLUMNS
 from api.imports.service import ImportRejectedError
+from api.inputs import BODY_MEDIA_TYPES
 from api.limits import CSV_MAX_BODY_BYTES
 from api.openapi import BEARER, ProblemOperation, problem_responses
 from schemas.imports import ImportResult
@@ -82,6 +83,7 @@ class ImportController(Controller):
         summary="Import listings from a CSV file",
         security=BEARER,
         request_max_body_size=CSV_MAX_BODY_BYTES,
+        opt={BODY_MEDIA_TYPES: ("text/csv", "multipart/form-data")},
         operation_class=CsvUploadOperation,
         responses=problem_responses(
             BadRequestError, ImportRejectedError, UnauthorizedError, ForbiddenError, NotFoundError

@@ -13,7 +13,7 @@ from api.auth.principal import Principal
 from api.db import outbox
 from api.db.pool import Connection
 from api.errors import NotFoundError, RequestValidationError
-from api.http import decode_cursor, encode_cursor, expected_version, stale
+from api.http import check_if_match, decode_cursor, encode_cursor
 from api.listings import repository, rules
 from api.listings.lifecycle import LISTING
 from api.listings.rules import Draft
@@ -107,6 +107,8 @@ async def _owned_for_update(conn: Connection, principal: Principal, listing_id: 
         policy.authenticated(principal)
         raise NotFoundError("no such listing")
     policy.listing_owner(principal, listing.organisation_id, visible=visible)
+    status = await repository.membership_status(conn, listing.network_id, listing.organisation_id)
+    policy.listing_editable(status)
     return listing
 
 
@@ -115,8 +117,7 @@ async def update_listing(
 ) -> Listing:
     """Change a listing's fields; the whole result is checked again, as on creation."""
     listing = await _owned_for_update(conn, principal, listing_id)
-    if listing.version != expected_version(if_match):
-        raise stale(listing.version)
+    check_if_match(if_match, listing.version)
     changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
     current = {name: getattr(listing, name) for name in Draft.__struct_fields__}
     current.update(changes)

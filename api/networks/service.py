@@ -10,7 +10,7 @@ from api.auth import policy
 from api.auth.principal import Principal
 from api.db.pool import Connection
 from api.errors import ConflictError, NotFoundError, RequestValidationError
-from api.http import decode_cursor, encode_cursor, expected_version, stale
+from api.http import check_if_match, decode_cursor, encode_cursor
 from api.networks import repository
 from schemas.networks import Network, NetworkCreate, NetworkUpdate, OperatorGrant, Zone, ZoneCreate
 from schemas.pagination import Page
@@ -43,12 +43,10 @@ async def update_network(
     conn: Connection, principal: Principal, network_id: uuid.UUID, data: NetworkUpdate, if_match: str | None
 ) -> Network:
     policy.platform_admin(principal)
-    version = expected_version(if_match)
     network = await repository.get_network(conn, network_id, for_update=True)
     if network is None:
         raise NotFoundError("no such network")
-    if network.version != version:
-        raise stale(network.version)
+    check_if_match(if_match, network.version)
     changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
     return await repository.update_network(conn, network_id, changes)
 

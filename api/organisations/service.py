@@ -15,7 +15,7 @@ from api.auth.principal import Principal
 from api.db import outbox
 from api.db.pool import Connection
 from api.errors import ConflictError, ForbiddenError, NotFoundError, RequestValidationError
-from api.http import expected_version, stale
+from api.http import check_if_match
 from api.organisations import repository
 from api.organisations.repository import OrganisationFacts
 from api.organisations.siret import siret_valid
@@ -101,10 +101,8 @@ async def update_organisation(
 ) -> Organisation:
     facts, visible = await _visible_facts(conn, principal, organisation_id, for_update=True)
     policy.organisation_admin(principal, organisation_id, visible=visible)
-    version = expected_version(if_match)
     current = facts.organisation
-    if current.version != version:
-        raise stale(current.version)
+    check_if_match(if_match, current.version)
     changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
     latitude = changes.get("latitude", current.latitude)
     longitude = changes.get("longitude", current.longitude)

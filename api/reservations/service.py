@@ -23,7 +23,8 @@ from api.auth.principal import Principal
 from api.db import idempotency, outbox
 from api.db.pool import Connection
 from api.errors import NotFoundError
-from api.http import decode_cursor, encode_cursor, expected_version, stale
+from api.http import check_if_match, decode_cursor, encode_cursor
+from api.inputs import query_instant
 from api.lifecycle import IllegalTransitionError
 from api.listings import repository as listings
 from api.listings.service import get_listing
@@ -80,7 +81,7 @@ async def create_reservation(
     if idempotency_key is not None:
         fingerprint = idempotency.request_hash(listing_id, data)
         earlier = await idempotency.earlier_result(
-            conn, idempotency.RESERVATION_KEYS, user.id, idempotency_key, fingerprint
+            conn, idempotency.RESERVATION_KEYS, idempotency.key_owner(principal), idempotency_key, fingerprint
         )
         if earlier is not None:
             return await get_reservation(conn, principal, earlier), True
@@ -121,7 +122,13 @@ async def create_reservation(
         {"status": "requested", "action": "request", "listing_id": listing.id},
     )
     if idempotency_key is not None:
-        await idempotency.bind(conn, idempotency.RESERVATION_KEYS, user.id, idempotency_key, reservation.id)
+        await idempotency.bind(
+            conn,
+            idempotency.RESERVATION_KEYS,
+            idempotency.key_owner(principal),
+            idempotency_key,
+            reservation.id,
+        )
     # Everything the answer holds is at hand: no need to read it back.
     allowed = allowed_for(reservation.status, _roles(principal, reservation))
     return msgspec.structs.replace(reservation, events=[event], allowed_actions=allowed), False
@@ -237,8 +244,8 @@ async def act(
     reservation, now = found
     roles = _roles(principal, reservation)
     user = policy.authenticated(principal)
-    if if_match is not None and expected_version(if_match) != reservation.version:
-        raise stale(reservation.version)
+    if if_match is not None:
+        check_if_match(if_match, reservation.version)
     clock = due(reservation.status, reservation.expires_at, reservation.start, reservation.end, now)
     effective = clock[-1][1] if clock else reservation.status
     permitted = actors_for(effective, action) - {"system"}
@@ -286,17 +293,7 @@ def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
 
 def _instant(value: str | None, name: str) -> datetime | None:
     """A query parameter's RFC 3339 instant; 422 naming `query.<name>` when it is not one."""
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise rules.invalid(
-            f"query.{name}", "not an RFC 3339 date-time, e.g. 2026-03-02T08:00:00Z", "query"
-        ) from None
-    if parsed.tzinfo is None:
-        raise rules.invalid(f"query.{name}", "give a time zone, e.g. 2026-03-02T08:00:00Z", "query")
-    return parsed
+    return query_instant(value, name)
 
 
 async def list_reservations(

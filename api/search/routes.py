@@ -7,8 +7,6 @@ Public: anonymous callers see public listings only (and are rate-limited); a tok
 from __future__ import annotations
 
 import uuid
-from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -21,6 +19,7 @@ from api.openapi import problem_responses
 from api.search import service
 from schemas.listings import Condition, Direction, Nature
 from schemas.search import FacetName, PriceFilter, SearchRequest, SearchResult, SortName
+from schemas.types import Day, Measured
 from search.query import Viewer, invalid
 
 PARAMETERS = frozenset(SearchRequest.__struct_fields__)
@@ -48,8 +47,8 @@ class SearchController(Controller):
         price: FromQuery[list[PriceFilter] | None] = None,
         ess: FromQuery[bool | None] = None,
         hazardous: FromQuery[bool | None] = None,
-        available_on: FromQuery[date | None] = None,
-        quantity_at_least: FromQuery[Decimal | None] = None,
+        available_on: FromQuery[Day | None] = None,
+        quantity_at_least: FromQuery[Measured | None] = None,
         near: FromQuery[str | None] = None,
         radius_km: FromQuery[float | None] = None,
         sort: FromQuery[SortName] = "relevance",

@@ -13,6 +13,7 @@ from api.auth.principal import ANONYMOUS, ActingOrganisation, provide_principal
 from api.db.pool import get_pool
 from api.search import repository
 from schemas.search import SearchRequest, SearchResult
+from schemas.types import decode_hook
 from search.backend import SearchBackend
 from search.query import InvalidSearchError, Viewer, invalid, to_query
 
@@ -42,7 +43,7 @@ def backend(state: State) -> SearchBackend:
 def request_from(values: dict[str, Any]) -> SearchRequest:
     """A SearchRequest from query parameters; a value out of bounds is a 422 naming its parameter."""
     try:
-        return msgspec.convert(values, SearchRequest)
+        return msgspec.convert(values, SearchRequest, dec_hook=decode_hook)
     except msgspec.ValidationError as exc:
         message, _, where = str(exc).rpartition(" - at `$.")
         name = where.rstrip("`").split("[")[0].split(".")[0] if message else ""

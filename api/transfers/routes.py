@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Literal
 
 import msgspec
@@ -20,6 +19,7 @@ from api.db.idempotency import IdempotencyKeyReusedError
 from api.db.pool import Connection
 from api.errors import ForbiddenError, NotFoundError, RequestValidationError, UnauthorizedError
 from api.http import LimitQuery, etag
+from api.inputs import query_instant
 from api.openapi import BEARER, problem_responses
 from api.transfers import report, service
 from api.transfers.lifecycle import TRANSFER
@@ -57,12 +57,24 @@ IdempotencyKey = Annotated[
     ),
 ]
 Accept = Annotated[str | None, HeaderParameter(name="Accept", required=False)]
+# Read as text and parsed by `query_instant`, so that a bad value is reported as `query.from`.
 DateFrom = Annotated[
-    datetime | None,
-    QueryParameter(name="from", required=False, description="Completed at or after (RFC 3339)."),
+    str | None,
+    QueryParameter(
+        name="from",
+        required=False,
+        description="Completed at or after (RFC 3339, 2000-01-01 to 2100-01-01 UTC).",
+        schema_extra={"format": "date-time"},
+    ),
 ]
 DateTo = Annotated[
-    datetime | None, QueryParameter(name="to", required=False, description="Completed before (RFC 3339).")
+    str | None,
+    QueryParameter(
+        name="to",
+        required=False,
+        description="Completed before (RFC 3339, 2000-01-01 to 2100-01-01 UTC).",
+        schema_extra={"format": "date-time"},
+    ),
 ]
 
 _TOTAL = {
@@ -288,7 +300,8 @@ class NetworkImpactController(Controller):
         """Mass diverted (kg), CO2e avoided (kg), kilometres and lorry trips saved, summed per `group_by`
         over `[from, to)`. Operators see every transfer; a member its own (as giver or taker); both get
         the network's `total`. `format=csv` or `Accept: text/csv` streams the same as CSV."""
-        result = await report.network_impact(conn, principal, network_id, group_by, date_from, date_to)
+        start, end = query_instant(date_from, "from"), query_instant(date_to, "to")
+        result = await report.network_impact(conn, principal, network_id, group_by, start, end)
         if format == "csv" or (format is None and accept is not None and "text/csv" in accept):
             return Stream(
                 report.csv_lines(result),

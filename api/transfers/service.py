@@ -14,7 +14,7 @@ from api.auth.principal import Principal
 from api.db import idempotency, outbox
 from api.db.pool import Connection
 from api.errors import ConflictError, NotFoundError, RequestValidationError
-from api.http import decode_cursor, encode_cursor, expected_version, stale
+from api.http import check_if_match, decode_cursor, encode_cursor
 from api.lifecycle import IllegalTransitionError
 from api.listings import repository as listings
 from api.listings.service import get_listing
@@ -94,7 +94,7 @@ async def create_transfer(
     if idempotency_key is not None:
         fingerprint = idempotency.request_hash(listing_id, data)
         earlier = await idempotency.earlier_result(
-            conn, idempotency.TRANSFER_KEYS, user.id, idempotency_key, fingerprint
+            conn, idempotency.TRANSFER_KEYS, idempotency.key_owner(principal), idempotency_key, fingerprint
         )
         if earlier is not None:
             return await get_transfer(conn, principal, earlier), True
@@ -129,7 +129,9 @@ async def create_transfer(
     )
     await _announce(conn, transfer.id, "requested", "request")
     if idempotency_key is not None:
-        await idempotency.bind(conn, idempotency.TRANSFER_KEYS, user.id, idempotency_key, transfer.id)
+        await idempotency.bind(
+            conn, idempotency.TRANSFER_KEYS, idempotency.key_owner(principal), idempotency_key, transfer.id
+        )
     return await get_transfer(conn, principal, transfer.id), False
 
 
@@ -287,8 +289,8 @@ async def act(
     for the other party's action, 412 for a stale `If-Match`), then the action's effects."""
     transfer, roles = await _visible(conn, principal, transfer_id, lock=True)
     user = policy.authenticated(principal)
-    if if_match is not None and expected_version(if_match) != transfer.version:
-        raise stale(transfer.version)
+    if if_match is not None:
+        check_if_match(if_match, transfer.version)
     permitted = actors_for(transfer.status, action, transfer.initiated_by)
     if not permitted:
         allowed = allowed_for(transfer.status, roles, transfer.initiated_by)

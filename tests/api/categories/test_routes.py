@@ -130,5 +130,6 @@ async def test_bad_waste_code_filters_are_422(client: AsyncTestClient[RequestCon
         {"cursor": "x!"},
     ):
         response = await client.get("/v1/waste-codes", params=params)
-        assert response.status_code == 422, params
+        # A cursor the API did not sign is not a field error but a 400 `invalid-cursor`.
+        assert response.status_code == (400 if "cursor" in params else 422), params
         assert response.json()["errors"][0]["path"] == f"query.{next(iter(params))}"

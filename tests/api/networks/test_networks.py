@@ -51,7 +51,8 @@ async def test_networks_are_listed_by_slug_with_a_cursor(
     assert [n["slug"] for n in second["items"]] == ["c-net"]
     assert second["next_cursor"] is None
     bad = await client.get("/v1/networks", params={"cursor": "garbage!"})
-    assert bad.status_code == 422
+    assert bad.status_code == 400
+    assert bad.json()["type"].endswith("/invalid-cursor")
 
 
 async def test_an_operator_adds_zones_to_their_network(

@@ -6,11 +6,13 @@ import csv
 import io
 import uuid
 from decimal import Decimal
+from unittest.mock import ANY
 
 import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
+from api.errors import RequestValidationError
 from api.observability import RequestContext
 from api.transfers import impact, repository
 from tests import factories
@@ -185,3 +187,19 @@ async def test_a_date_without_a_time_is_422_at_the_parameter_sent(
     )
     assert response.status_code == 422
     assert [e["path"] for e in response.json()["errors"]] == [f"query.{parameter}"]
+
+
+@pytest.mark.parametrize(
+    ("quantity", "unit", "km", "trips", "figure"),
+    [
+        (Decimal("99999999999.999"), "t", None, None, "mass_kg"),
+        (Decimal("1"), "kg", Decimal("9999999.99"), 1_000_000, "km_saved"),
+    ],
+)
+def test_a_figure_too_large_for_its_column_is_a_422_naming_it(
+    quantity: Decimal, unit: str, km: Decimal | None, trips: int | None, figure: str
+) -> None:
+    factors = impact.CategoryFactors({}, Decimal("0.5"), "test")
+    with pytest.raises(RequestValidationError) as refused:
+        impact.compute(quantity, unit, factors, replaced_site_km=km, replaced_trips=trips)
+    assert refused.value.extra == {"errors": [{"path": f"impact.{figure}", "message": ANY, "source": "body"}]}
