@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -192,3 +193,23 @@ def test_no_input_breaks_the_contract(
     aim_at_seeded_rows(case, world.ids)
     SENT[caller] += 1
     case.call_and_validate(app=world.app, headers=caller_headers, checks=CHECKS)
+
+
+# Failures the run above found, replayed as they were found, so each stays fixed whatever the seed.
+FOUND = [
+    pytest.param(
+        "anonymous",
+        "GET",
+        "/v1/organisations/{organisation_id}/listings",
+        {"path_parameters": {"organisation_id": "null,null"}, "query": {"status": "draft", "limit": 50}},
+        id="an organisation id that is not a UUID is a documented 404",
+    ),
+]
+
+
+@pytest.mark.parametrize(("who", "method", "path", "data"), FOUND)
+def test_a_failure_once_found_stays_fixed(
+    world: World, who: str, method: str, path: str, data: dict[str, Any]
+) -> None:
+    case = schema[path][method].Case(**data)
+    case.call_and_validate(app=world.app, headers=headers_for(who, world), checks=CHECKS)
