@@ -6,7 +6,10 @@ import csv
 import io
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
+
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 
 from api.auth import policy
 from api.auth.principal import Principal
@@ -17,6 +20,17 @@ from api.transfers import repository
 from schemas.impact import ImpactGroup, ImpactReport, ImpactRow
 
 CSV_COLUMNS = ("group", "key", "transfers", "mass_kg", "co2e_avoided_kg", "km_saved", "trips_saved")
+CSV_MEDIA_TYPE = "text/csv"
+
+
+@dataclass
+class ReportOperation(Operation):
+    """Documents the CSV form of the 200 beside the JSON one; a `ResponseSpec` states one media type."""
+
+    def __post_init__(self) -> None:
+        ok = (self.responses or {}).get("200")
+        if isinstance(ok, OpenAPIResponse) and ok.content is not None:
+            ok.content[CSV_MEDIA_TYPE] = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))
 
 
 async def network_impact(

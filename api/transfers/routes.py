@@ -188,6 +188,7 @@ class NetworkImpactController(Controller):
         operation_id="getNetworkImpact",
         summary="Impact of a network's completed transfers",
         security=BEARER,
+        operation_class=report.ReportOperation,
         responses={
             # The handler may answer a stream (CSV), so its JSON shape is stated here.
             200: ResponseSpec(
@@ -218,7 +219,8 @@ class NetworkImpactController(Controller):
         if format == "csv" or (format is None and accept is not None and "text/csv" in accept):
             return Stream(
                 report.csv_lines(result),
-                media_type="text/csv; charset=utf-8",
+                # Litestar adds `; charset=utf-8` to a text/* type itself.
+                media_type=report.CSV_MEDIA_TYPE,
                 headers={"Content-Disposition": f'attachment; filename="impact-{network_id}.csv"'},
             )
         return Response(result)

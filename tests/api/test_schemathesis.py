@@ -204,6 +204,13 @@ FOUND = [
         {"path_parameters": {"organisation_id": "null,null"}, "query": {"status": "draft", "limit": 50}},
         id="an organisation id that is not a UUID is a documented 404",
     ),
+    pytest.param(
+        "operator",
+        "GET",
+        "/v1/networks/{network_id}/impact",
+        {"query": {"format": "csv", "group_by": "organisation"}, "headers": {"Accept": "*/*"}},
+        id="the impact report as CSV is a documented content type",
+    ),
 ]
 
 
@@ -211,5 +218,14 @@ FOUND = [
 def test_a_failure_once_found_stays_fixed(
     world: World, who: str, method: str, path: str, data: dict[str, Any]
 ) -> None:
-    case = schema[path][method].Case(**data)
+    parameters = {"path_parameters": {"network_id": world.ids["network_id"][0]}} | data
+    case = schema[path][method].Case(**parameters)
     case.call_and_validate(app=world.app, headers=headers_for(who, world), checks=CHECKS)
+
+
+def test_the_impact_report_as_csv_names_its_charset_once(world: World) -> None:
+    operation = schema["/v1/networks/{network_id}/impact"]["GET"]
+    case = operation.Case(path_parameters={"network_id": world.ids["network_id"][0]}, query={"format": "csv"})
+    response = case.call(app=world.app, headers=world.operator.headers())
+    assert response.status_code == 200
+    assert response.headers["content-type"] == ["text/csv; charset=utf-8"]
