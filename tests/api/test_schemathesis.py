@@ -2,13 +2,16 @@
 
 One test per operation and caller (anonymous, the network's operator, an organisation's admin acting for
 it). The app runs in-process through schemathesis's ASGI transport, on a migrated database seeded once
-per caller; its lifespan opens the pool and schemathesis's pytest plugin ends it after each test. Each
-operation gets the document's examples, its coverage cases (boundaries, wrong types, missing fields) and
-`SYMBIOSE_FUZZ_EXAMPLES` generated cases, valid and invalid. Half of the generated ids in paths are
-swapped for a seeded row's, so calls reach real networks, listings and transfers, not only 404s.
+for the module and shared by the three callers; its lifespan opens the pool, and schemathesis's pytest
+plugin ends it after each test. Each operation gets the document's examples, its coverage cases
+(boundaries, wrong types, missing fields) and `SYMBIOSE_FUZZ_EXAMPLES` generated cases, valid and
+invalid. Half of the generated ids in paths are swapped for a seeded row's, so calls reach real
+networks, listings and transfers, not only 404s.
 
-Generation is derandomized with a fixed seed and no example database, so CI sends the same requests on
-every run; raise `SYMBIOSE_FUZZ_EXAMPLES` to look further, change `SYMBIOSE_FUZZ_SEED` to look elsewhere.
+Generation is derandomized with a fixed seed and no example database, so the same code run the same way
+sends the same requests (Hypothesis also mixes in literals of the loaded modules, so this file alone
+draws a little differently from the whole suite). Raise `SYMBIOSE_FUZZ_EXAMPLES` to look further,
+change `SYMBIOSE_FUZZ_SEED` to look elsewhere.
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ CALLERS = ("anonymous", "operator", "organisation_admin")
 # Requests sent per caller, written to the terminal at the end of the module.
 SENT: Counter[str] = Counter()
 
+# Loaded at import and given the app per call: `schemathesis.pytest.from_fixture` (4.32.5) reads the node's
+# `_nodeid`, which pytest 9.2 no longer has.
 schema = schemathesis.openapi.from_path(
     ROOT / "openapi" / "openapi.json",
     config=SchemathesisConfig.from_dict(
