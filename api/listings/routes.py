@@ -165,7 +165,8 @@ class OrganisationListingController(Controller):
         "/",
         operation_id="listOrganisationListings",
         summary="List an organisation's listings",
-        responses=problem_responses(RequestValidationError, UnauthorizedError, ForbiddenError),
+        # 404: an organisation id that is not a UUID matches no route.
+        responses=problem_responses(RequestValidationError, UnauthorizedError, ForbiddenError, NotFoundError),
     )
     async def list_organisation_listings(
         self,
