@@ -47,7 +47,7 @@ from api.errors import (
     UnauthorizedError,
     UnsupportedMediaTypeError,
 )
-from api.http import PreconditionRequiredError
+from api.http import InvalidCursorError, PreconditionRequiredError
 from schemas.problem import Problem
 
 if TYPE_CHECKING:
@@ -265,6 +265,8 @@ def common_errors(kwargs_model: KwargsModel, *, rate_limited: bool) -> list[type
         errors += [UnauthorizedError, ForbiddenError]
     if json_body:
         errors.append(MalformedBodyError)
+    if "cursor" in {p.field_alias for p in kwargs_model.expected_query_params}:
+        errors.append(InvalidCursorError)
     if body:
         errors += [PayloadTooLargeError, UnsupportedMediaTypeError]
     if has_input:

@@ -109,7 +109,7 @@ async def world(fuzz_database_url: str, tmp_path_factory: pytest.TempPathFactory
         },
         env_file=None,
     )
-    issuer = LocalIssuer(settings.public_url, settings.oidc_audience, settings.key_dir)
+    issuer = LocalIssuer.from_settings(settings)
     db = await asyncpg.connect(fuzz_database_url)
     try:
         operator = await factories.person(db, issuer, "operator@fuzz.example")
