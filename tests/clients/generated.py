@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT = ROOT / "openapi" / "openapi.json"
+CONFIG = Path(__file__).resolve().parent / "openapi-python-client.yaml"
 PACKAGE = "symbiose_client"
 
 T = TypeVar("T")
@@ -42,8 +43,14 @@ class GeneratedClient:
         return importlib.import_module(f"{PACKAGE}.client")
 
     def warnings(self) -> list[str]:
-        """The generator's warning lines (each names the operation and the part it left out)."""
-        return [line for line in self.output.splitlines() if "warning" in line.lower()]
+        """Each warning the generator printed, with the line that says what it left out."""
+        lines = [line.strip() for line in self.output.splitlines() if line.strip()]
+        found = []
+        for index, line in enumerate(lines):
+            if "warning" in line.lower():
+                detail = lines[index + 1] if index + 1 < len(lines) else ""
+                found.append(f"{line} {detail}" if line.startswith("WARNING parsing") else line)
+        return found
 
 
 def generate(target: Path, document: Path = DOCUMENT) -> GeneratedClient:
@@ -61,6 +68,8 @@ def generate(target: Path, document: Path = DOCUMENT) -> GeneratedClient:
             str(target / PACKAGE),
             "--meta",
             "none",
+            "--config",
+            str(CONFIG),
         ],
         capture_output=True,
         text=True,
