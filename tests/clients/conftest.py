@@ -48,6 +48,7 @@ class Park:
     network: uuid.UUID
     giver: uuid.UUID
     taker: uuid.UUID
+    giver_siret: str
     alice: Person
     """Admin of the giver, which offers pallets and storage space."""
     tom: Person
@@ -70,4 +71,5 @@ async def park(db: asyncpg.Connection, issuer: LocalIssuer) -> Park:
     await db.execute("UPDATE organisations SET latitude = 45.7, longitude = 4.85 WHERE id = $1", giver)
     await db.execute("UPDATE organisations SET latitude = 45.8, longitude = 4.85 WHERE id = $1", taker)
     await factories.catalogue(db)
-    return Park(network, giver, taker, alice, tom, olga)
+    giver_siret: str = await db.fetchval("SELECT siret FROM organisations WHERE id = $1", giver)
+    return Park(network, giver, taker, giver_siret, alice, tom, olga)

@@ -42,6 +42,10 @@ class GeneratedClient:
     def client(self) -> ModuleType:
         return importlib.import_module(f"{PACKAGE}.client")
 
+    @property
+    def types(self) -> ModuleType:
+        return importlib.import_module(f"{PACKAGE}.types")
+
     def warnings(self) -> list[str]:
         """Each warning the generator printed, with the line that says what it left out."""
         lines = [line.strip() for line in self.output.splitlines() if line.strip()]

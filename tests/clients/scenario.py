@@ -3,14 +3,15 @@
 Written against the contract issue 12 settles, which main does not serve yet: one operation per
 lifecycle action (`publishListing`, `acceptTransfer`, ..., `completeReservation`, with their request
 models `TransferAccept`, `TransferSchedule`, `TransferReceive`, `TransferComplete`) from the
-`actions` branch, and `X-Organisation-ID` as a documented header parameter (`x_organisation_id`)
-from the `contract` branch. `test_python_client.py` runs it; everything the harness needs besides
+`actions` branch, and from the `contract` branch `X-Organisation-ID` as a documented header
+parameter (`x_organisation_id`) and the CSV import as a raw body or a form's file. `test_python_client.py` runs it; everything the harness needs besides
 (generation, server, tokens, data) runs on main as it is.
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,6 +28,7 @@ class Scenario:
     def __init__(self, generated: GeneratedClient, url: str, park: Park) -> None:
         self.op = generated.operation
         self.m = generated.models
+        self.file = generated.types.File
         self.park = park
         authenticated = generated.client.AuthenticatedClient
         self.alice = authenticated(base_url=url, token=park.alice.token)
@@ -226,3 +228,44 @@ class Scenario:
             ("start", m.ReservationStatus.IN_PROGRESS, "system"),
             ("complete", m.ReservationStatus.COMPLETED, "provider"),
         ]
+
+    def import_of_listings(self) -> None:
+        """The operator uploads a member's listings as a CSV body, then as a form's file.
+
+        Through the generated *sync* functions: a `File` holds a binary stream, which httpx's async
+        client cannot send as a raw body."""
+        m, op, park = self.m, self.op, self.park
+        imports = op("listings.import_listings")
+        header = "siret,direction,category,title,unit,quantity,publish\n"
+        raw = f"{header}{park.giver_siret},offer,testwood.pallets,Palettes importées,pallet,12,true\n"
+        as_body = parsed(
+            imports.sync_detailed(
+                park.network,
+                client=self.olga,
+                body=self.file(payload=io.BytesIO(raw.encode()), mime_type="text/csv"),
+            ),
+            201,
+            m.ImportResult,
+        )
+        assert (as_body.network_id, as_body.rows, as_body.created, as_body.published) == (
+            park.network,
+            1,
+            1,
+            1,
+        )
+
+        form = f"{header}{park.giver_siret},offer,testwood,Chutes de bois,kg,300,false\n"
+        as_form = parsed(
+            imports.sync_detailed(
+                park.network,
+                client=self.olga,
+                body=m.ImportListingsFilesBody(
+                    file=self.file(
+                        payload=io.BytesIO(form.encode()), file_name="listings.csv", mime_type="text/csv"
+                    )
+                ),
+            ),
+            201,
+            m.ImportResult,
+        )
+        assert (as_form.rows, as_form.created, as_form.published) == (1, 1, 0)

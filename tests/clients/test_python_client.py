@@ -38,3 +38,9 @@ async def test_the_generated_client_drives_a_transfer_and_a_booking_to_the_end(
     scenario = Scenario(python_client, live_url, park)
     await scenario.transfer_of_pallets()
     await scenario.booking_of_storage()
+
+
+def test_the_generated_client_imports_listings_from_a_csv_body_and_a_form(
+    python_client: GeneratedClient, live_url: str, park: Park
+) -> None:
+    Scenario(python_client, live_url, park).import_of_listings()
