@@ -1,11 +1,9 @@
 """The frontend's scenario, through the generated Python client only.
 
-Written against the contract issue 12 settles, which main does not serve yet: one operation per
-lifecycle action (`publishListing`, `acceptTransfer`, ..., `completeReservation`, with their request
-models `TransferAccept`, `TransferSchedule`, `TransferReceive`, `TransferComplete`) from the
-`actions` branch, and from the `contract` branch `X-Organisation-ID` as a documented header
-parameter (`x_organisation_id`) and the CSV import as a raw body or a form's file. `test_python_client.py` runs it; everything the harness needs besides
-(generation, server, tokens, data) runs on main as it is.
+One operation per lifecycle action (`publishListing`, `acceptTransfer`, ..., `completeReservation`,
+with their request models `TransferAccept`, `TransferSchedule`, `TransferReceive`,
+`TransferComplete`), `X-Organisation-ID` as a documented header parameter (`x_organisation_id`),
+and the CSV import as a raw body or a form's file. `test_python_client.py` runs it.
 """
 
 from __future__ import annotations
