@@ -239,7 +239,8 @@ UPDATES = [
     ("listing PATCH", "PATCH", "/v1/listings/{offer}", "giver", {"title": "Palettes neuves"}),
     ("organisation PATCH", "PATCH", "/v1/organisations/{giver}", "giver", {"city": "Vénissieux"}),
     ("network PATCH", "PATCH", "/v1/networks/{network}", "root", {"name": "Parc Sud bis"}),
-    ("reservation accept", "POST", "/v1/reservations/{reservation}/accept", "giver", {}),
+    ("reservation accept", "POST", "/v1/reservations/{reservation}/accept", "giver", None),
+    ("transfer accept", "POST", "/v1/transfers/{requested}/accept", "giver", None),
 ]
 BAD_IF_MATCH = [("superscript two", '"²"'), ("weak", 'W/"1"'), ("unquoted", "1"), ("garbage", '"1" x')]
 IF_MATCH = [
