@@ -32,6 +32,8 @@ from api.db.pool import (
     unavailable_handlers,
 )
 from api.errors import exception_handlers, problem_details_config
+from api.events.routes import EventController
+from api.events.service import prune as prune_events
 from api.health.routes import HealthController
 from api.http import cursor_key_in, use_cursor_key
 from api.imports.routes import ImportController
@@ -110,6 +112,11 @@ def create_app(settings: Settings) -> Litestar:
                         settings.sweep_interval_seconds, lambda: _sweep_reservations(pool), "reservations"
                     ),
                     periodic(settings.sweep_interval_seconds, lambda: _forget_keys(pool), "forget_keys"),
+                    periodic(
+                        settings.sweep_interval_seconds,
+                        lambda: _prune_events(pool, settings.event_retention_days),
+                        "prune_events",
+                    ),
                 ):
                     yield
             finally:
@@ -138,6 +145,7 @@ def create_app(settings: Settings) -> Litestar:
             TransferController,
             NetworkImpactController,
             SearchController,
+            EventController,
             ListingReservationController,
             ReservationController,
             docs_assets_router(),
@@ -181,6 +189,11 @@ async def _forget_keys(pool: Pool) -> None:
     async with pool.acquire() as conn:
         await forget_expired_keys(conn)
         await forget_old_changes(conn)
+
+
+async def _prune_events(pool: Pool, retention_days: int) -> None:
+    async with pool.acquire() as conn:
+        await prune_events(conn, retention_days)
 
 
 async def _sweep_reservations(pool: Pool) -> None:

@@ -174,13 +174,15 @@ def import_command(file: Path, network_slug: str) -> None:
 def sweep() -> None:
     """Expire what is due (listings past their availability; reservations unanswered or unconfirmed in
     time), start or complete confirmed reservations whose period began or ended, and forget
-    Idempotency-Keys older than a day and the search change log older than an hour. Safe to run
+    Idempotency-Keys older than a day, the search change log older than an hour and events older than
+    EVENT_RETENTION_DAYS. Safe to run
     alongside the API and alongside another sweep."""
     settings = resolve_database_url(_settings())
     assert settings.database_url is not None
 
     async def run(dsn: str) -> tuple[int, int]:
         from api.db.idempotency import forget_expired_keys
+        from api.events.service import prune as prune_events
         from api.listings.service import expire_due
         from api.reservations.service import SWEEP_BATCH, sweep_due
         from search.postgres.repository import forget_old_changes
@@ -198,6 +200,7 @@ def sweep() -> None:
                     break
             await forget_expired_keys(conn)
             await forget_old_changes(conn)
+            await prune_events(conn, settings.event_retention_days)
             return listings, reservations
         finally:
             await conn.close()

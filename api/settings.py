@@ -67,6 +67,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, rename="upper"):
     sweep_interval_seconds: Annotated[float, msgspec.Meta(ge=0, le=86_400)] = 60
     """Seconds between the API's in-process sweeps (listing expiry, reservations' clock); 0 turns
     them off, e.g. when `symbiose sweep` runs from cron instead."""
+    event_retention_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 90
+    """Days the event feed keeps an event (and its webhook deliveries); the sweep prunes older ones."""
 
     def __post_init__(self) -> None:
         if self.database_pool_min_size > self.database_pool_max_size:

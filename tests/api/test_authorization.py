@@ -181,6 +181,8 @@ def cases(w: World) -> list[Case]:
         # Public, but none of the wrong callers sees the network-only listing: see the test below.
         Case("GET", "/v1/search/listings", (200, 200, 200, 200)),
         Case("POST", "/v1/search/listings", (200, 200, 200, 200), {"q": "palettes"}),
+        # Each sees only its own events (none here): see tests/api/events.
+        Case("GET", "/v1/events", (401, 200, 200, 200)),
         *_action_cases(w),
     ]
 
@@ -242,6 +244,7 @@ PUBLIC = {
 }
 COVERED_TEMPLATES = {
     ("GET", "/v1/me"),
+    ("GET", "/v1/events"),
     ("POST", "/v1/networks"),
     ("PATCH", "/v1/networks/{network_id}"),
     ("POST", "/v1/networks/{network_id}/zones"),
