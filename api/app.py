@@ -58,6 +58,8 @@ from api.transfers.routes import (
     NetworkImpactController,
     TransferController,
 )
+from api.webhooks.routes import WebhookEndpointController
+from api.webhooks.worker import running as webhook_worker
 from search.factory import create_backend
 from search.postgres.repository import forget_old_changes
 
@@ -117,6 +119,7 @@ def create_app(settings: Settings) -> Litestar:
                         lambda: _prune_events(pool, settings.event_retention_days),
                         "prune_events",
                     ),
+                    _webhook_worker(pool, settings),
                 ):
                     yield
             finally:
@@ -146,6 +149,7 @@ def create_app(settings: Settings) -> Litestar:
             NetworkImpactController,
             SearchController,
             EventController,
+            WebhookEndpointController,
             ListingReservationController,
             ReservationController,
             docs_assets_router(),
@@ -158,7 +162,12 @@ def create_app(settings: Settings) -> Litestar:
         },
         middleware=_middleware(settings),
         lifespan=[database],
-        state=State({"payments_configured": settings.payments_configured}),
+        state=State(
+            {
+                "payments_configured": settings.payments_configured,
+                "webhook_allow_insecure": settings.webhook_allow_insecure,
+            }
+        ),
         before_send=[security_headers(settings)],
         request_max_body_size=JSON_MAX_BODY_BYTES,
         plugins=[
@@ -189,6 +198,15 @@ async def _forget_keys(pool: Pool) -> None:
     async with pool.acquire() as conn:
         await forget_expired_keys(conn)
         await forget_old_changes(conn)
+
+
+@asynccontextmanager
+async def _webhook_worker(pool: Pool, settings: Settings) -> AsyncGenerator[None, None]:
+    if not settings.webhook_worker_in_process:
+        yield
+        return
+    async with webhook_worker(pool, allow_insecure=settings.webhook_allow_insecure):
+        yield
 
 
 async def _prune_events(pool: Pool, retention_days: int) -> None:

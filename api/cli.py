@@ -254,6 +254,34 @@ async def _run_indexer(settings: Settings, batch_size: int) -> None:
         await pool.close()
 
 
+@main.command()
+def deliver() -> None:
+    """Send webhooks until SIGINT/SIGTERM: number the event feed, queue a delivery per matching
+    endpoint, send what is due, signed, with retries. Safe beside the API's own worker and other
+    `deliver` processes (claims are exclusive); set WEBHOOK_WORKER_IN_PROCESS=false to leave
+    delivery to these processes alone."""
+    settings = resolve_database_url(_settings())
+    assert settings.database_url is not None
+    asyncio.run(_run_deliverer(settings.database_url, settings.webhook_allow_insecure))
+
+
+async def _run_deliverer(dsn: str, allow_insecure: bool) -> None:
+    from api.db.pool import create_pool
+    from api.webhooks.worker import running
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    pool = await create_pool(dsn, min_size=1, max_size=4)
+    try:
+        click.echo("delivering webhooks")
+        async with running(pool, allow_insecure=allow_insecure):
+            await stop.wait()
+    finally:
+        await pool.close()
+
+
 async def _until_ready(stop: asyncio.Event, attempt: Callable[[], Awaitable[None]]) -> None:
     """Retry `attempt` with capped backoff until it succeeds or `stop` is set."""
     from search.meili.indexer import next_delay, sleep_unless

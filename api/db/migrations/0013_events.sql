@@ -125,3 +125,64 @@ CREATE TRIGGER reservation_events_public AFTER INSERT ON reservation_events
     FOR EACH ROW EXECUTE FUNCTION record_public_event('reservation');
 CREATE TRIGGER membership_events_public AFTER INSERT ON membership_events
     FOR EACH ROW EXECUTE FUNCTION record_public_event('membership');
+
+-- Webhook endpoints: an organisation's (its events) or a network's (for its operators).
+CREATE TABLE webhook_endpoints (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    organisation_id uuid REFERENCES organisations (id) ON DELETE CASCADE,
+    network_id uuid REFERENCES networks (id) ON DELETE CASCADE,
+    url text NOT NULL,
+    -- Exact types and `prefix.*`; empty: every event the owner sees.
+    event_types text[] NOT NULL DEFAULT '{}',
+    description text NOT NULL DEFAULT '',
+    enabled boolean NOT NULL DEFAULT true,
+    disabled_reason text,
+    secret text NOT NULL,
+    -- During a rotation the previous secret signs too, until `previous_secret_until`.
+    previous_secret text,
+    previous_secret_until timestamptz,
+    -- Since when every attempt has failed (NULL: the last one succeeded).
+    failing_since timestamptz,
+    version integer NOT NULL DEFAULT 1,
+    created_by uuid REFERENCES users (id),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    CHECK ((organisation_id IS NULL) <> (network_id IS NULL))
+);
+CREATE INDEX webhook_endpoints_organisation_idx ON webhook_endpoints (organisation_id) WHERE enabled;
+CREATE INDEX webhook_endpoints_network_idx ON webhook_endpoints (network_id) WHERE enabled;
+
+-- How far the fan-out has read the feed (events are numbered, so one number is exact).
+CREATE TABLE webhook_dispatcher (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    last_sequence bigint NOT NULL DEFAULT 0
+);
+INSERT INTO webhook_dispatcher DEFAULT VALUES;
+
+-- One event to one endpoint; `id` is the `webhook-id` of every attempt of it.
+CREATE TABLE webhook_deliveries (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    endpoint_id uuid NOT NULL REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
+    event_id uuid NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+    status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'succeeded', 'failed')),
+    attempts integer NOT NULL DEFAULT 0,
+    next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    -- A worker's claim: nobody else sends it before then (a killed worker's claim runs out).
+    locked_until timestamptz,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (endpoint_id, event_id)
+);
+CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_endpoint_idx ON webhook_deliveries (endpoint_id, created_at);
+
+CREATE TABLE webhook_attempts (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    delivery_id uuid NOT NULL REFERENCES webhook_deliveries (id) ON DELETE CASCADE,
+    endpoint_id uuid NOT NULL REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
+    started_at timestamptz NOT NULL,
+    duration_ms integer NOT NULL,
+    status_code integer,
+    error text,
+    response_start text NOT NULL DEFAULT ''
+);
+CREATE INDEX webhook_attempts_endpoint_idx ON webhook_attempts (endpoint_id, id DESC);
