@@ -32,6 +32,8 @@ from api.db.pool import (
     unavailable_handlers,
 )
 from api.errors import exception_handlers, problem_details_config
+from api.events.routes import EventController
+from api.events.service import prune as prune_events
 from api.health.routes import HealthController
 from api.http import cursor_key_in, use_cursor_key
 from api.imports.routes import ImportController
@@ -56,6 +58,8 @@ from api.transfers.routes import (
     NetworkImpactController,
     TransferController,
 )
+from api.webhooks.routes import WebhookEndpointController
+from api.webhooks.worker import running as webhook_worker
 from search.factory import create_backend
 from search.postgres.repository import forget_old_changes
 
@@ -110,6 +114,12 @@ def create_app(settings: Settings) -> Litestar:
                         settings.sweep_interval_seconds, lambda: _sweep_reservations(pool), "reservations"
                     ),
                     periodic(settings.sweep_interval_seconds, lambda: _forget_keys(pool), "forget_keys"),
+                    periodic(
+                        settings.sweep_interval_seconds,
+                        lambda: _prune_events(pool, settings.event_retention_days),
+                        "prune_events",
+                    ),
+                    _webhook_worker(pool, settings),
                 ):
                     yield
             finally:
@@ -138,6 +148,8 @@ def create_app(settings: Settings) -> Litestar:
             TransferController,
             NetworkImpactController,
             SearchController,
+            EventController,
+            WebhookEndpointController,
             ListingReservationController,
             ReservationController,
             docs_assets_router(),
@@ -150,7 +162,12 @@ def create_app(settings: Settings) -> Litestar:
         },
         middleware=_middleware(settings),
         lifespan=[database],
-        state=State({"payments_configured": settings.payments_configured}),
+        state=State(
+            {
+                "payments_configured": settings.payments_configured,
+                "webhook_allow_insecure": settings.webhook_allow_insecure,
+            }
+        ),
         before_send=[security_headers(settings)],
         request_max_body_size=JSON_MAX_BODY_BYTES,
         plugins=[
@@ -181,6 +198,20 @@ async def _forget_keys(pool: Pool) -> None:
     async with pool.acquire() as conn:
         await forget_expired_keys(conn)
         await forget_old_changes(conn)
+
+
+@asynccontextmanager
+async def _webhook_worker(pool: Pool, settings: Settings) -> AsyncGenerator[None, None]:
+    if not settings.webhook_worker_in_process:
+        yield
+        return
+    async with webhook_worker(pool, allow_insecure=settings.webhook_allow_insecure):
+        yield
+
+
+async def _prune_events(pool: Pool, retention_days: int) -> None:
+    async with pool.acquire() as conn:
+        await prune_events(conn, retention_days)
 
 
 async def _sweep_reservations(pool: Pool) -> None:

@@ -174,13 +174,15 @@ def import_command(file: Path, network_slug: str) -> None:
 def sweep() -> None:
     """Expire what is due (listings past their availability; reservations unanswered or unconfirmed in
     time), start or complete confirmed reservations whose period began or ended, and forget
-    Idempotency-Keys older than a day and the search change log older than an hour. Safe to run
+    Idempotency-Keys older than a day, the search change log older than an hour and events older than
+    EVENT_RETENTION_DAYS. Safe to run
     alongside the API and alongside another sweep."""
     settings = resolve_database_url(_settings())
     assert settings.database_url is not None
 
     async def run(dsn: str) -> tuple[int, int]:
         from api.db.idempotency import forget_expired_keys
+        from api.events.service import prune as prune_events
         from api.listings.service import expire_due
         from api.reservations.service import SWEEP_BATCH, sweep_due
         from search.postgres.repository import forget_old_changes
@@ -198,6 +200,7 @@ def sweep() -> None:
                     break
             await forget_expired_keys(conn)
             await forget_old_changes(conn)
+            await prune_events(conn, settings.event_retention_days)
             return listings, reservations
         finally:
             await conn.close()
@@ -248,6 +251,34 @@ async def _run_indexer(settings: Settings, batch_size: int) -> None:
         await Indexer(pool, MeiliSender(client, uid), uid, batch_size, rebuild=rebuild).run(stop)
     finally:
         await client.aclose()
+        await pool.close()
+
+
+@main.command()
+def deliver() -> None:
+    """Send webhooks until SIGINT/SIGTERM: number the event feed, queue a delivery per matching
+    endpoint, send what is due, signed, with retries. Safe beside the API's own worker and other
+    `deliver` processes (claims are exclusive); set WEBHOOK_WORKER_IN_PROCESS=false to leave
+    delivery to these processes alone."""
+    settings = resolve_database_url(_settings())
+    assert settings.database_url is not None
+    asyncio.run(_run_deliverer(settings.database_url, settings.webhook_allow_insecure))
+
+
+async def _run_deliverer(dsn: str, allow_insecure: bool) -> None:
+    from api.db.pool import create_pool
+    from api.webhooks.worker import running
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    pool = await create_pool(dsn, min_size=1, max_size=4)
+    try:
+        click.echo("delivering webhooks")
+        async with running(pool, allow_insecure=allow_insecure):
+            await stop.wait()
+    finally:
         await pool.close()
 
 

@@ -67,6 +67,12 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, rename="upper"):
     sweep_interval_seconds: Annotated[float, msgspec.Meta(ge=0, le=86_400)] = 60
     """Seconds between the API's in-process sweeps (listing expiry, reservations' clock); 0 turns
     them off, e.g. when `symbiose sweep` runs from cron instead."""
+    event_retention_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 90
+    """Days the event feed keeps an event (and its webhook deliveries); the sweep prunes older ones."""
+    webhook_allow_insecure: bool = False
+    """Accept http webhook URLs and private, loopback and link-local addresses (development, tests)."""
+    webhook_worker_in_process: bool = True
+    """Deliver webhooks from the API process (with the sweeps); false when `symbiose deliver` runs."""
 
     def __post_init__(self) -> None:
         if self.database_pool_min_size > self.database_pool_max_size:

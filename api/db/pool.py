@@ -24,6 +24,7 @@ from litestar.types import ExceptionHandlersMap
 
 from api.errors import ServiceUnavailableError
 from api.metrics import POOL_WAITING
+from api.observability import current_request_id
 
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
@@ -119,6 +120,8 @@ async def provide_transaction(
         transaction = conn.transaction()
         await transaction.start()
         try:
+            # Read by the trigger that writes public events (migration 0013): their `request_id`.
+            await conn.execute("SELECT set_config('symbiose.request_id', $1, true)", current_request_id())
             yield conn
         except BaseException:
             if not conn.is_closed():

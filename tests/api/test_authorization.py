@@ -45,6 +45,7 @@ class World:
     reservation: uuid.UUID
     callers: dict[str, dict[str, str]]
     alice: Person
+    webhook_endpoint: uuid.UUID | None = None
 
 
 @pytest.fixture
@@ -81,7 +82,13 @@ async def world(db: asyncpg.Connection, issuer: LocalIssuer) -> World:
     transfer = await factories.transfer(db, listing_published, taker=org_pending)
     service_listing = await factories.service_listing(db, network, org_active)
     reservation = await factories.reservation(db, service_listing, requester=org_pending)
+    webhook_endpoint = await db.fetchval(
+        "INSERT INTO webhook_endpoints (organisation_id, url, secret) "
+        "VALUES ($1, 'https://h.example/', 'whsec_x') RETURNING id",
+        org_active,
+    )
     return World(
+        webhook_endpoint=webhook_endpoint,
         transfer=transfer,
         service_listing=service_listing,
         reservation=reservation,
@@ -181,7 +188,32 @@ def cases(w: World) -> list[Case]:
         # Public, but none of the wrong callers sees the network-only listing: see the test below.
         Case("GET", "/v1/search/listings", (200, 200, 200, 200)),
         Case("POST", "/v1/search/listings", (200, 200, 200, 200), {"q": "palettes"}),
+        # Each sees only its own events (none here): see tests/api/events.
+        Case("GET", "/v1/events", (401, 200, 200, 200)),
+        *_webhook_cases(w),
         *_action_cases(w),
+    ]
+
+
+def _webhook_cases(w: World) -> list[Case]:
+    """Nobody but an endpoint's managers learns it exists; only operators subscribe a network."""
+    e = f"/v1/webhook-endpoints/{w.webhook_endpoint}"
+    hidden = (401, 404, 404, 404)
+    return [
+        Case(
+            "POST",
+            "/v1/webhook-endpoints",
+            (401, 403, 403, 403),
+            {"url": "https://h.example/", "network_id": str(w.network)},
+        ),
+        Case("GET", "/v1/webhook-endpoints", (401, 200, 200, 200)),
+        Case("GET", e, hidden),
+        Case("PATCH", e, hidden, {"enabled": False}),
+        Case("POST", f"{e}/rotate-secret", hidden, {}),
+        Case("GET", f"{e}/attempts", hidden),
+        Case("POST", f"{e}/deliveries/{uuid.uuid4()}/resend", hidden),
+        Case("POST", f"{e}/resend", hidden, {"since": "2026-01-01T00:00:00Z"}),
+        Case("DELETE", e, hidden),
     ]
 
 
@@ -242,6 +274,16 @@ PUBLIC = {
 }
 COVERED_TEMPLATES = {
     ("GET", "/v1/me"),
+    ("GET", "/v1/events"),
+    ("POST", "/v1/webhook-endpoints"),
+    ("GET", "/v1/webhook-endpoints"),
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}"),
+    ("PATCH", "/v1/webhook-endpoints/{endpoint_id}"),
+    ("DELETE", "/v1/webhook-endpoints/{endpoint_id}"),
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret"),
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}/attempts"),
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/resend"),
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/resend"),
     ("POST", "/v1/networks"),
     ("PATCH", "/v1/networks/{network_id}"),
     ("POST", "/v1/networks/{network_id}/zones"),

@@ -1,0 +1,1 @@
+"""Outgoing webhooks (Standard Webhooks): endpoints, fan-out of the feed, signed deliveries."""
