@@ -14,6 +14,7 @@ from litestar.di import Provide
 from litestar.middleware.base import DefineMiddleware
 from litestar.plugins.problem_details import ProblemDetailsPlugin
 from litestar.types import ASGIApp, Middleware
+from stripe import StripeClient
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api import metrics
@@ -44,6 +45,13 @@ from api.networks.routes import NetworkController
 from api.observability import RequestContext, logging_config
 from api.openapi import ContractPlugin, docs_assets_router, openapi_config
 from api.organisations.routes import InvitationController, OrganisationController
+from api.payments.routes import (
+    PaymentAccountController,
+    ReservationPaymentController,
+    StripeWebhookController,
+)
+from api.payments.stripe_client import create_stripe, provide_stripe
+from api.payments.webhooks import cancel_requested
 from api.ratelimit import UNLIMITED_PATHS, rate_limits
 from api.reservations.routes import ListingReservationController, ReservationController
 from api.reservations.service import SWEEP_BATCH, sweep_due
@@ -97,6 +105,8 @@ def create_app(settings: Settings) -> Litestar:
             app.state.pool = pool
             _install_token_verifier(app, settings)
             app.state.search = await create_backend(settings, pool)
+            made = create_stripe(settings)
+            app.state.stripe = made[0] if made else None
             metrics.watch(pool, app.state.search)
             try:
                 if settings.sweep_interval_seconds == 0:
@@ -107,7 +117,9 @@ def create_app(settings: Settings) -> Litestar:
                         settings.sweep_interval_seconds, lambda: _expire_listings(pool), "expire_listings"
                     ),
                     periodic(
-                        settings.sweep_interval_seconds, lambda: _sweep_reservations(pool), "reservations"
+                        settings.sweep_interval_seconds,
+                        lambda: _sweep_reservations(pool, app.state.stripe),
+                        "reservations",
                     ),
                     periodic(settings.sweep_interval_seconds, lambda: _forget_keys(pool), "forget_keys"),
                 ):
@@ -115,6 +127,8 @@ def create_app(settings: Settings) -> Litestar:
             finally:
                 metrics.unwatch()
                 await app.state.search.close()
+                if made is not None:
+                    await made[1].close_async()  # type: ignore[no-untyped-call]
         finally:
             await pool.close()
 
@@ -140,6 +154,9 @@ def create_app(settings: Settings) -> Litestar:
             SearchController,
             ListingReservationController,
             ReservationController,
+            PaymentAccountController,
+            ReservationPaymentController,
+            StripeWebhookController,
             docs_assets_router(),
             metrics.MetricsController,
         ],
@@ -147,10 +164,17 @@ def create_app(settings: Settings) -> Litestar:
             "conn": Provide(provide_transaction),
             "principal": Provide(provide_principal),
             "viewer": Provide(provide_viewer),
+            "stripe": Provide(provide_stripe, sync_to_thread=False),
         },
         middleware=_middleware(settings),
         lifespan=[database],
-        state=State({"payments_configured": settings.payments_configured}),
+        state=State(
+            {
+                "payments_configured": settings.payments_configured,
+                "stripe_webhook_secret": settings.stripe_webhook_secret,
+                "stripe": None,
+            }
+        ),
         before_send=[security_headers(settings)],
         request_max_body_size=JSON_MAX_BODY_BYTES,
         plugins=[
@@ -183,9 +207,10 @@ async def _forget_keys(pool: Pool) -> None:
         await forget_old_changes(conn)
 
 
-async def _sweep_reservations(pool: Pool) -> None:
+async def _sweep_reservations(pool: Pool, stripe_client: StripeClient | None = None) -> None:
     """Move due reservations, one batch per transaction, until none is left. Every action already
-    applies what the clock made due, so this only keeps stored statuses (lists, search) fresh."""
+    applies what the clock made due, so this only keeps stored statuses (lists, search) fresh.
+    Then cancel at Stripe the PaymentIntents of those that expired or were cancelled unpaid."""
     total = 0
     while True:
         async with pool.acquire() as conn, conn.transaction():
@@ -193,6 +218,7 @@ async def _sweep_reservations(pool: Pool) -> None:
         total += moved
         if moved < SWEEP_BATCH:
             break
+    await cancel_requested(pool, stripe_client)
     if total:
         logger.info("moved %d due reservations", total)
 

@@ -1,0 +1,179 @@
+"""SQL for payments: connected accounts, networks' fees, PaymentIntents and applied Stripe events."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+import msgspec
+
+from api.db.pool import Connection
+from schemas.payments import PaymentAccount
+
+ACCOUNT = """organisation_id, stripe_account_id, charges_enabled, payouts_enabled, details_submitted,
+    requirements, updated_at"""
+INTENT = """stripe_id, reservation_id, amount_cents, fee_cents, currency, destination, client_secret, status,
+    last_error"""
+
+
+class Intent(msgspec.Struct, kw_only=True):
+    stripe_id: str
+    reservation_id: uuid.UUID
+    amount_cents: int
+    fee_cents: int
+    currency: str
+    destination: str
+    client_secret: str
+    status: str
+    last_error: str | None
+
+
+class Fees(msgspec.Struct, kw_only=True):
+    basis_points: int
+    fixed_cents: int
+
+
+async def account(conn: Connection, organisation_id: uuid.UUID) -> PaymentAccount | None:
+    row = await conn.fetchrow(
+        f"SELECT {ACCOUNT} FROM payment_accounts WHERE organisation_id = $1", organisation_id
+    )
+    return None if row is None else msgspec.convert(dict(row), PaymentAccount)
+
+
+async def insert_account(conn: Connection, organisation_id: uuid.UUID, stripe_account_id: str) -> None:
+    """Record the account; a concurrent creation got the same one from Stripe (same idempotency key)."""
+    await conn.execute(
+        """INSERT INTO payment_accounts (organisation_id, stripe_account_id) VALUES ($1, $2)
+           ON CONFLICT (organisation_id) DO NOTHING""",
+        organisation_id,
+        stripe_account_id,
+    )
+
+
+async def update_account(
+    conn: Connection,
+    stripe_account_id: str,
+    *,
+    charges_enabled: bool,
+    payouts_enabled: bool,
+    details_submitted: bool,
+    requirements: list[str],
+) -> bool:
+    """Store Stripe's current view of an account; False when it is not one of ours."""
+    done = await conn.execute(
+        """UPDATE payment_accounts SET charges_enabled = $2, payouts_enabled = $3, details_submitted = $4,
+               requirements = $5, updated_at = now()
+           WHERE stripe_account_id = $1""",
+        stripe_account_id,
+        charges_enabled,
+        payouts_enabled,
+        details_submitted,
+        requirements,
+    )
+    return bool(done != "UPDATE 0")
+
+
+async def fees(conn: Connection, network_id: uuid.UUID, ess: bool) -> Fees:
+    """The network's commission for a provider, ESS or not (the ESS rate when the network set one)."""
+    row = await conn.fetchrow(
+        """SELECT CASE WHEN $2 AND ess_fee_basis_points IS NOT NULL THEN ess_fee_basis_points
+                       ELSE fee_basis_points END AS basis_points,
+                  CASE WHEN $2 AND ess_fee_fixed_cents IS NOT NULL THEN ess_fee_fixed_cents
+                       ELSE fee_fixed_cents END AS fixed_cents
+           FROM networks WHERE id = $1""",
+        network_id,
+        ess,
+    )
+    assert row is not None  # a listing's network is a foreign key
+    return msgspec.convert(dict(row), Fees)
+
+
+async def is_ess(conn: Connection, organisation_id: uuid.UUID) -> bool:
+    value: bool = await conn.fetchval("SELECT is_ess FROM organisations WHERE id = $1", organisation_id)
+    return value
+
+
+async def live_intent(conn: Connection, reservation_id: uuid.UUID) -> Intent | None:
+    row = await conn.fetchrow(
+        f"SELECT {INTENT} FROM payment_intents WHERE reservation_id = $1 AND status <> 'canceled'",
+        reservation_id,
+    )
+    return None if row is None else msgspec.convert(dict(row), Intent)
+
+
+async def intent(conn: Connection, stripe_id: str) -> Intent | None:
+    row = await conn.fetchrow(f"SELECT {INTENT} FROM payment_intents WHERE stripe_id = $1", stripe_id)
+    return None if row is None else msgspec.convert(dict(row), Intent)
+
+
+async def insert_intent(conn: Connection, intent: Intent) -> None:
+    """Record a PaymentIntent; the same one again (a retried accept) changes nothing."""
+    await conn.execute(
+        f"""INSERT INTO payment_intents ({INTENT}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            ON CONFLICT (stripe_id) DO NOTHING""",
+        *msgspec.structs.astuple(intent),
+    )
+
+
+async def update_intent(conn: Connection, stripe_id: str, status: str, last_error: str | None) -> None:
+    await conn.execute(
+        """UPDATE payment_intents SET status = $2, last_error = $3, updated_at = now(),
+               cancel_requested = cancel_requested AND $2 NOT IN ('canceled', 'succeeded')
+           WHERE stripe_id = $1""",
+        stripe_id,
+        status,
+        last_error,
+    )
+
+
+async def request_cancel(conn: Connection, reservation_id: uuid.UUID) -> None:
+    """Mark the reservation's live PaymentIntent for cancelling once the transaction has committed."""
+    await conn.execute(
+        """UPDATE payment_intents SET cancel_requested = true, updated_at = now()
+           WHERE reservation_id = $1 AND status NOT IN ('canceled', 'succeeded')""",
+        reservation_id,
+    )
+
+
+async def to_cancel(conn: Connection, limit: int) -> list[str]:
+    rows = await conn.fetch(
+        "SELECT stripe_id FROM payment_intents WHERE cancel_requested ORDER BY updated_at LIMIT $1", limit
+    )
+    return [r["stripe_id"] for r in rows]
+
+
+async def awaiting(conn: Connection, limit: int) -> list[str]:
+    """PaymentIntents of reservations awaiting payment (what reconciliation looks up)."""
+    rows = await conn.fetch(
+        """SELECT p.stripe_id FROM payment_intents p JOIN reservations r ON r.id = p.reservation_id
+           WHERE r.status = 'awaiting_payment' AND p.status <> 'canceled' ORDER BY p.created_at LIMIT $1""",
+        limit,
+    )
+    return [r["stripe_id"] for r in rows]
+
+
+async def record_event(conn: Connection, event_id: str, event_type: str, object_id: str | None) -> bool:
+    """Record a Stripe event; False when it was recorded before (a replay: apply nothing)."""
+    done = await conn.execute(
+        """INSERT INTO stripe_events (id, type, object_id) VALUES ($1, $2, $3)
+           ON CONFLICT (id) DO NOTHING""",
+        event_id,
+        event_type,
+        object_id,
+    )
+    return bool(done == "INSERT 0 1")
+
+
+async def set_failure(conn: Connection, reservation_id: uuid.UUID, reason: str | None) -> None:
+    await conn.execute(
+        "UPDATE reservations SET payment_failure = $2, updated_at = now() WHERE id = $1",
+        reservation_id,
+        reason,
+    )
+
+
+def is_second_live_intent(exc: asyncpg.PostgresError) -> bool:
+    return (
+        isinstance(exc, asyncpg.UniqueViolationError)
+        and getattr(exc, "constraint_name", None) == "payment_intents_one_live"
+    )

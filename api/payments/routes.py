@@ -1,0 +1,159 @@
+"""HTTP routes for payments: organisations' connected accounts, reservations' payments, Stripe's webhooks."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromPath, HeaderParameter, JSONBody
+from stripe import StripeClient
+
+from api.auth.principal import Principal
+from api.db.pool import Connection
+from api.errors import ForbiddenError, NotFoundError, RequestValidationError, UnauthorizedError
+from api.openapi import BEARER, problem_responses
+from api.payments import service, webhooks
+from api.payments.service import NoPaymentError
+from api.payments.stripe_client import (
+    PaymentProviderError,
+    PaymentProviderUnavailableError,
+)
+from api.reservations import service as reservations
+from api.reservations.rules import PaymentsNotConfiguredError
+from schemas.payments import (
+    OnboardingLink,
+    OnboardingLinkCreate,
+    PaymentAccount,
+    ReservationPayment,
+    WebhookReceipt,
+)
+
+STRIPE_ERRORS = (PaymentsNotConfiguredError, PaymentProviderUnavailableError, PaymentProviderError)
+
+StripeSignature = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Stripe-Signature",
+        required=False,
+        max_length=4096,
+        description="Stripe's signature of the raw body: `t=<unix time>,v1=<HMAC-SHA256 hex>`.",
+    ),
+]
+
+
+class PaymentAccountController(Controller):
+    path = "/v1/organisations/{organisation_id:uuid}/payment-account"
+    tags = ("payments",)
+
+    @post(
+        "/",
+        operation_id="createPaymentAccount",
+        summary="Open the organisation's Stripe connected account",
+        security=BEARER,
+        responses=problem_responses(UnauthorizedError, ForbiddenError, NotFoundError, *STRIPE_ERRORS),
+    )
+    async def create(
+        self,
+        conn: NamedDependency[Connection],
+        principal: NamedDependency[Principal],
+        stripe: NamedDependency[StripeClient | None],
+        organisation_id: FromPath[uuid.UUID],
+    ) -> Response[PaymentAccount]:
+        """An administrator of the organisation opens its Stripe Express account, through which its priced
+        services are paid (201); an organisation has one, so asking again answers it (200). It takes
+        charges once its administrator has finished Stripe's onboarding (`POST .../onboarding-link`)."""
+        account, created = await service.create_account(conn, stripe, principal, organisation_id)
+        headers = {"Location": f"/v1/organisations/{organisation_id}/payment-account"}
+        return Response(account, status_code=201 if created else 200, headers=headers)
+
+    @get(
+        "/",
+        operation_id="getPaymentAccount",
+        summary="Get the organisation's payment account",
+        security=BEARER,
+        responses=problem_responses(UnauthorizedError, ForbiddenError, NotFoundError),
+    )
+    async def get(
+        self,
+        conn: NamedDependency[Connection],
+        principal: NamedDependency[Principal],
+        organisation_id: FromPath[uuid.UUID],
+    ) -> PaymentAccount:
+        """The organisation's connected account as Stripe last described it (kept current by its
+        `account.updated` events): whether it takes charges and payouts, and what Stripe still requires."""
+        return await service.get_account(conn, principal, organisation_id)
+
+    @post(
+        "/onboarding-link",
+        operation_id="createPaymentAccountOnboardingLink",
+        summary="Get a link to Stripe's onboarding",
+        status_code=200,
+        security=BEARER,
+        responses=problem_responses(
+            RequestValidationError, UnauthorizedError, ForbiddenError, NotFoundError, *STRIPE_ERRORS
+        ),
+    )
+    async def onboarding_link(
+        self,
+        conn: NamedDependency[Connection],
+        principal: NamedDependency[Principal],
+        stripe: NamedDependency[StripeClient | None],
+        organisation_id: FromPath[uuid.UUID],
+        data: JSONBody[OnboardingLinkCreate],
+    ) -> OnboardingLink:
+        """A single-use, short-lived Account Link to Stripe's hosted onboarding, for an administrator of
+        the organisation: Stripe sends them back to `return_url`, or to `refresh_url` to ask a new link."""
+        return await service.onboarding_link(conn, stripe, principal, organisation_id, data)
+
+
+class ReservationPaymentController(Controller):
+    path = "/v1/reservations/{reservation_id:uuid}/payment"
+    tags = ("payments",)
+
+    @get(
+        "/",
+        operation_id="getReservationPayment",
+        summary="Get a reservation's payment",
+        security=BEARER,
+        responses=problem_responses(UnauthorizedError, ForbiddenError, NotFoundError, NoPaymentError),
+    )
+    async def get(
+        self,
+        conn: NamedDependency[Connection],
+        principal: NamedDependency[Principal],
+        reservation_id: FromPath[uuid.UUID],
+    ) -> ReservationPayment:
+        """The PaymentIntent of an accepted, priced reservation: its amount, fee and provider share, its
+        status at Stripe and the last failure. The requester gets its `client_secret` to confirm the
+        payment with Stripe.js; once Stripe says it succeeded, the reservation is `confirmed`."""
+        return await reservations.get_payment(conn, principal, reservation_id)
+
+
+class StripeWebhookController(Controller):
+    path = "/v1/payments/stripe/webhook"
+    tags = ("payments",)
+
+    @post(
+        "/",
+        operation_id="receiveStripeWebhook",
+        summary="Receive a Stripe event",
+        status_code=200,
+        responses=problem_responses(webhooks.InvalidSignatureError, *STRIPE_ERRORS),
+    )
+    async def receive(
+        self,
+        conn: NamedDependency[Connection],
+        stripe: NamedDependency[StripeClient | None],
+        request: Request[object, object, State],
+        state: State,
+        stripe_signature: StripeSignature = None,
+    ) -> WebhookReceipt:
+        """Stripe's webhook endpoint: the raw body is verified against `Stripe-Signature` with the
+        endpoint's secret (400 `invalid-signature` when it does not verify or is over 300 s old), each
+        event is applied once (`duplicate: true` for a replay), and the object it names is fetched from
+        Stripe and applied as it is now. Unknown event types are acknowledged and ignored."""
+        payload = await request.body()
+        return await webhooks.receive(conn, stripe, state.stripe_webhook_secret, payload, stripe_signature)

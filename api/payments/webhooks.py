@@ -1,0 +1,127 @@
+"""Stripe's webhooks in, and the sweep's side of payments (cancelling, reconciling).
+
+An event is checked with the library's own signature code (`Webhook.construct_event`, 300 s
+tolerance), recorded once by its id in the transaction that applies it, and then *not* trusted for
+its content: the object it names is fetched from Stripe and applied as it is now. So events may
+arrive twice, late or out of order (a `payment_failed` after the `succeeded`): each leads to the
+same state. Should Stripe not answer the fetch, the transaction rolls back with a 503 and Stripe
+delivers the event again.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import stripe
+
+from api.db.pool import Connection, Pool
+from api.errors import BadRequestError
+from api.payments import repository
+from api.payments.service import account_state, last_error
+from api.payments.stripe_client import failure, require
+from api.reservations.service import settle
+from schemas.payments import WebhookReceipt
+
+logger = logging.getLogger(__name__)
+
+TOLERANCE_S = 300
+BATCH = 100
+INTENT_EVENTS = frozenset(
+    {
+        "payment_intent.succeeded",
+        "payment_intent.payment_failed",
+        "payment_intent.processing",
+        "payment_intent.canceled",
+        "payment_intent.requires_action",
+    }
+)
+
+
+class InvalidSignatureError(BadRequestError):
+    slug, title_text = "invalid-signature", "The webhook's signature does not verify"
+
+
+async def receive(
+    conn: Connection,
+    client: stripe.StripeClient | None,
+    secret: str | None,
+    payload: bytes,
+    signature: str | None,
+) -> WebhookReceipt:
+    """Verify, record once and apply one Stripe event delivery."""
+    stripe_client = require(client)
+    try:
+        event = stripe.Webhook.construct_event(
+            payload.decode("utf-8", "replace"), signature, secret, TOLERANCE_S
+        )
+    except (stripe.SignatureVerificationError, ValueError) as exc:
+        raise InvalidSignatureError(
+            "the Stripe-Signature header does not sign this body with the endpoint's secret, "
+            f"or is older than {TOLERANCE_S} s"
+        ) from exc
+    obj = event.data.object
+    object_id = obj.get("id") if hasattr(obj, "get") else None
+    if not await repository.record_event(conn, event.id, event.type, object_id):
+        return WebhookReceipt(duplicate=True)
+    try:
+        if event.type in INTENT_EVENTS and object_id:
+            await apply_intent(conn, await stripe_client.v1.payment_intents.retrieve_async(object_id))
+        elif event.type == "account.updated" and object_id:
+            account = await stripe_client.v1.accounts.retrieve_async(object_id)
+            await repository.update_account(conn, account.id, **account_state(account))  # type: ignore[arg-type]
+    except stripe.StripeError as exc:
+        raise failure(exc) from exc
+    return WebhookReceipt()
+
+
+async def apply_intent(conn: Connection, intent: stripe.PaymentIntent) -> None:
+    """Store a PaymentIntent as Stripe describes it now, and apply it to its reservation."""
+    stored = await repository.intent(conn, intent.id)
+    if stored is None:
+        return  # not one of ours (another platform's integration on the same account)
+    error = last_error(intent)
+    await repository.update_intent(conn, intent.id, intent.status, error)
+    await settle(conn, stored.reservation_id, intent.status == "succeeded", error)
+
+
+async def cancel_requested(pool: Pool, client: stripe.StripeClient | None) -> int:
+    """Cancel at Stripe the PaymentIntents of reservations that expired or were cancelled unpaid."""
+    if client is None:
+        return 0
+    async with pool.acquire() as conn:
+        pending = await repository.to_cancel(conn, BATCH)
+    done = 0
+    for stripe_id in pending:
+        try:
+            intent = await client.v1.payment_intents.retrieve_async(stripe_id)
+            if intent.status not in ("canceled", "succeeded"):
+                intent = await client.v1.payment_intents.cancel_async(
+                    stripe_id,
+                    {"cancellation_reason": "abandoned"},
+                    {"idempotency_key": f"{stripe_id}:cancel"},
+                )
+        except stripe.StripeError:
+            logger.warning("could not cancel PaymentIntent %s; the next sweep retries", stripe_id)
+            continue
+        async with pool.acquire() as conn, conn.transaction():
+            await apply_intent(conn, intent)
+        done += 1
+    return done
+
+
+async def reconcile(pool: Pool, client: stripe.StripeClient | None) -> int:
+    """Look up the PaymentIntent of every reservation awaiting payment and apply what a lost
+    webhook would have; the number applied."""
+    if client is None:
+        return 0
+    async with pool.acquire() as conn:
+        pending = await repository.awaiting(conn, BATCH)
+    for stripe_id in pending:
+        try:
+            intent = await client.v1.payment_intents.retrieve_async(stripe_id)
+        except stripe.StripeError:
+            logger.warning("could not look up PaymentIntent %s; the next reconciliation retries", stripe_id)
+            continue
+        async with pool.acquire() as conn, conn.transaction():
+            await apply_intent(conn, intent)
+    return len(pending)
