@@ -59,8 +59,8 @@ async def receive(
             "the Stripe-Signature header does not sign this body with the endpoint's secret, "
             f"or is older than {TOLERANCE_S} s"
         ) from exc
-    obj = event.data.object
-    object_id = obj.get("id") if hasattr(obj, "get") else None
+    raw_id = getattr(event.data.object, "id", None)
+    object_id = raw_id if isinstance(raw_id, str) else None
     if not await repository.record_event(conn, event.id, event.type, object_id):
         return WebhookReceipt(duplicate=True)
     try:
