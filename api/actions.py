@@ -152,8 +152,8 @@ def _handler(
         inspect.Parameter("principal", keyword, annotation=_PRINCIPAL),
         inspect.Parameter(thing_id, keyword, annotation=_THING_ID),
     ]
-    for name, annotation in dependencies.items():
-        params.append(inspect.Parameter(name, keyword, annotation=NamedDependency[annotation]))  # type: ignore[misc]
+    for name, kind in dependencies.items():
+        params.append(inspect.Parameter(name, keyword, annotation=NamedDependency[kind]))  # type: ignore[valid-type]
     if body is None:
         params.append(inspect.Parameter("request", keyword, annotation=_REQUEST))
     else:

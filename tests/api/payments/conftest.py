@@ -13,7 +13,8 @@ from litestar.testing import AsyncTestClient
 from api.app import create_asgi
 from api.observability import RequestContext
 from api.settings import Settings
-from tests.api.reservations.conftest import Park, park  # noqa: F401  (the fixture)
+from tests.api.reservations.conftest import Park
+from tests.api.reservations.conftest import park as _park  # noqa: F401  (the fixture, by its name)
 from tests.stripe_standin import StripeStandIn
 
 WEBHOOK = "/v1/payments/stripe/webhook"

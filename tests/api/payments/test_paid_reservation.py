@@ -83,7 +83,8 @@ async def test_a_paid_reservation_from_request_to_confirmation(
         == events
     )
     pay_event = await db.fetchrow(
-        "SELECT actor_role, from_status FROM reservation_events WHERE reservation_id = $1::uuid AND action = 'pay'",
+        """SELECT actor_role, from_status FROM reservation_events
+           WHERE reservation_id = $1::uuid AND action = 'pay'""",
         rid,
     )
     assert dict(pay_event) == {"actor_role": "system", "from_status": "awaiting_payment"}
@@ -239,7 +240,8 @@ async def test_one_live_payment_intent_per_reservation_is_a_constraint(
         await db.execute(
             """INSERT INTO payment_intents (stripe_id, reservation_id, amount_cents, fee_cents, currency,
                    destination, client_secret, status)
-               SELECT 'pi_second', reservation_id, amount_cents, fee_cents, currency, destination, 's', 'requires_payment_method'
+               SELECT 'pi_second', reservation_id, amount_cents, fee_cents, currency, destination, 's',
+                      'requires_payment_method'
                FROM payment_intents WHERE reservation_id = $1::uuid""",
             rid,
         )
