@@ -153,7 +153,7 @@ def _handler(
         inspect.Parameter(thing_id, keyword, annotation=_THING_ID),
     ]
     for name, kind in dependencies.items():
-        params.append(inspect.Parameter(name, keyword, annotation=NamedDependency[kind]))  # type: ignore[valid-type]
+        params.append(inspect.Parameter(name, keyword, annotation=NamedDependency[kind]))  # type: ignore[misc,valid-type]
     if body is None:
         params.append(inspect.Parameter("request", keyword, annotation=_REQUEST))
     else:

@@ -51,7 +51,7 @@ from api.payments.routes import (
     StripeWebhookController,
 )
 from api.payments.stripe_client import create_stripe, provide_stripe
-from api.payments.webhooks import cancel_requested
+from api.payments.webhooks import cancel_requested, reconcile
 from api.ratelimit import UNLIMITED_PATHS, rate_limits
 from api.reservations.routes import ListingReservationController, ReservationController
 from api.reservations.service import SWEEP_BATCH, sweep_due
@@ -210,7 +210,8 @@ async def _forget_keys(pool: Pool) -> None:
 async def _sweep_reservations(pool: Pool, stripe_client: StripeClient | None = None) -> None:
     """Move due reservations, one batch per transaction, until none is left. Every action already
     applies what the clock made due, so this only keeps stored statuses (lists, search) fresh.
-    Then cancel at Stripe the PaymentIntents of those that expired or were cancelled unpaid."""
+    Then apply what Stripe says of the payments awaited (a lost webhook's effect) and cancel at
+    Stripe the PaymentIntents of reservations that expired or were cancelled unpaid."""
     total = 0
     while True:
         async with pool.acquire() as conn, conn.transaction():
@@ -218,6 +219,7 @@ async def _sweep_reservations(pool: Pool, stripe_client: StripeClient | None = N
         total += moved
         if moved < SWEEP_BATCH:
             break
+    await reconcile(pool, stripe_client)
     await cancel_requested(pool, stripe_client)
     if total:
         logger.info("moved %d due reservations", total)

@@ -206,6 +206,42 @@ def sweep() -> None:
     click.echo(f"expired {listings} listings; moved {reservations} reservations")
 
 
+@main.group()
+def payments() -> None:
+    """Payments through Stripe (needs STRIPE_API_KEY and STRIPE_WEBHOOK_SECRET)."""
+
+
+@payments.command()
+def reconcile() -> None:
+    """Look up at Stripe the PaymentIntent of every reservation awaiting payment and apply what a
+    lost webhook would have (a success confirms it, a failure records its reason), then cancel at
+    Stripe those of reservations that expired or were cancelled unpaid. The sweep does the same."""
+    settings = resolve_database_url(_settings())
+    assert settings.database_url is not None
+    if not settings.payments_configured:
+        raise click.ClickException(
+            "payments are not configured: set STRIPE_API_KEY and STRIPE_WEBHOOK_SECRET"
+        )
+
+    async def run(dsn: str) -> tuple[int, int]:
+        from api.db.pool import create_pool
+        from api.payments.stripe_client import create_stripe
+        from api.payments.webhooks import cancel_requested
+        from api.payments.webhooks import reconcile as look_up
+
+        made = create_stripe(settings)
+        assert made is not None
+        pool = await create_pool(dsn, min_size=1, max_size=2)
+        try:
+            return await look_up(pool, made[0]), await cancel_requested(pool, made[0])
+        finally:
+            await pool.close()
+            await made[1].close_async()  # type: ignore[no-untyped-call]
+
+    looked, cancelled = asyncio.run(run(settings.database_url))
+    click.echo(f"looked up {looked} payments awaiting; cancelled {cancelled}")
+
+
 def _meilisearch_settings() -> Settings:
     settings = resolve_database_url(_settings())
     if settings.meilisearch_url is None:

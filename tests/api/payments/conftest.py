@@ -13,8 +13,10 @@ from litestar.testing import AsyncTestClient
 from api.app import create_asgi
 from api.observability import RequestContext
 from api.settings import Settings
-from tests.api.reservations.conftest import Park
-from tests.api.reservations.conftest import park as _park  # noqa: F401  (the fixture, by its name)
+from tests.api.reservations.conftest import (
+    Park,
+    park,  # noqa: F401  (the fixture, by its name)
+)
 from tests.stripe_standin import StripeStandIn
 
 WEBHOOK = "/v1/payments/stripe/webhook"
@@ -46,10 +48,10 @@ async def paying(paying_settings: Settings) -> AsyncIterator[AsyncTestClient[Req
         yield client
 
 
-async def price(db: asyncpg.Connection, park: Park, kind: str = "per_day", cents: int = 1500) -> None:
+async def price(db: asyncpg.Connection, where: Park, kind: str = "per_day", cents: int = 1500) -> None:
     await db.execute(
         "UPDATE listings SET price_kind = $2, price_cents = $3, currency = 'EUR' WHERE id = $1",
-        park.storage,
+        where.storage,
         kind,
         cents,
     )
@@ -70,10 +72,10 @@ async def deliver(
     return result
 
 
-async def onboard(client: AsyncTestClient[RequestContext], standin: StripeStandIn, park: Park) -> str:
+async def onboard(client: AsyncTestClient[RequestContext], standin: StripeStandIn, where: Park) -> str:
     """The provider opens its account, finishes Stripe's onboarding; `account.updated` tells us."""
     response = await client.post(
-        f"/v1/organisations/{park.provider}/payment-account", headers=park.as_provider()
+        f"/v1/organisations/{where.provider}/payment-account", headers=where.as_provider()
     )
     assert response.status_code == 201, response.text
     account_id: str = response.json()["stripe_account_id"]
