@@ -46,6 +46,7 @@ from api.observability import RequestContext, logging_config
 from api.openapi import ContractPlugin, docs_assets_router, openapi_config
 from api.organisations.routes import InvitationController, OrganisationController
 from api.payments.routes import (
+    NetworkFeesController,
     PaymentAccountController,
     ReservationPaymentController,
     StripeWebhookController,
@@ -155,6 +156,7 @@ def create_app(settings: Settings) -> Litestar:
             ListingReservationController,
             ReservationController,
             PaymentAccountController,
+            NetworkFeesController,
             ReservationPaymentController,
             StripeWebhookController,
             docs_assets_router(),

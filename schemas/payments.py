@@ -73,3 +73,29 @@ class WebhookReceipt(Schema):
     received: bool = True
     duplicate: bool = False
     """True when this event id was applied before: nothing was done again."""
+
+
+BasisPoints = Annotated[int, msgspec.Meta(ge=0, le=10_000, examples=[500])]
+"""Hundredths of a percent: 500 is 5 %."""
+Cents = Annotated[int, msgspec.Meta(ge=0, le=10**9, examples=[50])]
+
+
+class NetworkFees(Schema):
+    """The platform's commission on the payments of a network's bookings."""
+
+    network_id: uuid.UUID
+    basis_points: int
+    """The share of each amount, in hundredths of a percent (500 = 5 %), rounded half up to the cent."""
+    fixed_cents: int
+    """Added to the share on each payment; the fee never exceeds the amount."""
+    ess_basis_points: int | None
+    """The rate for social-economy (ESS) providers, when the network gives them one of their own."""
+    ess_fixed_cents: int | None
+
+
+class NetworkFeesUpdate(Input):
+    basis_points: BasisPoints = 0
+    fixed_cents: Cents = 0
+    ess_basis_points: BasisPoints | None = None
+    """With `ess_fixed_cents`, or neither: the ESS rate replaces both parts of the fee."""
+    ess_fixed_cents: Cents | None = None

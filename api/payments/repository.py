@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import asyncpg
 import msgspec
@@ -176,4 +177,29 @@ def is_second_live_intent(exc: asyncpg.PostgresError) -> bool:
     return (
         isinstance(exc, asyncpg.UniqueViolationError)
         and getattr(exc, "constraint_name", None) == "payment_intents_one_live"
+    )
+
+
+async def network_fees(conn: Connection, network_id: uuid.UUID, *, for_update: bool = False) -> Any:
+    """The network's fee columns and version; None when there is no such network."""
+    lock = " FOR UPDATE" if for_update else ""
+    return await conn.fetchrow(
+        f"""SELECT id AS network_id, fee_basis_points AS basis_points, fee_fixed_cents AS fixed_cents,
+                   ess_fee_basis_points AS ess_basis_points, ess_fee_fixed_cents AS ess_fixed_cents, version
+            FROM networks WHERE id = $1{lock}""",
+        network_id,
+    )
+
+
+async def set_network_fees(
+    conn: Connection, network_id: uuid.UUID, values: tuple[int, int, int | None, int | None]
+) -> Any:
+    return await conn.fetchrow(
+        """UPDATE networks SET fee_basis_points = $2, fee_fixed_cents = $3, ess_fee_basis_points = $4,
+               ess_fee_fixed_cents = $5, version = version + 1, updated_at = now()
+           WHERE id = $1
+           RETURNING id AS network_id, fee_basis_points AS basis_points, fee_fixed_cents AS fixed_cents,
+               ess_fee_basis_points AS ess_basis_points, ess_fee_fixed_cents AS ess_fixed_cents, version""",
+        network_id,
+        *values,
     )

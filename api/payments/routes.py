@@ -5,16 +5,18 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody
 from stripe import StripeClient
 
+from api.actions import ETAG
 from api.auth.principal import Principal
 from api.db.pool import Connection
 from api.errors import ForbiddenError, NotFoundError, RequestValidationError, UnauthorizedError
-from api.openapi import BEARER, problem_responses
+from api.http import IfMatch, etag
+from api.openapi import BEARER, UPDATE_ERRORS, problem_responses
 from api.payments import service, webhooks
 from api.payments.service import NoPaymentError
 from api.payments.stripe_client import (
@@ -24,6 +26,8 @@ from api.payments.stripe_client import (
 from api.reservations import service as reservations
 from api.reservations.rules import PaymentsNotConfiguredError
 from schemas.payments import (
+    NetworkFees,
+    NetworkFeesUpdate,
     OnboardingLink,
     OnboardingLinkCreate,
     PaymentAccount,
@@ -157,3 +161,48 @@ class StripeWebhookController(Controller):
         Stripe and applied as it is now. Unknown event types are acknowledged and ignored."""
         payload = await request.body()
         return await webhooks.receive(conn, stripe, state.stripe_webhook_secret, payload, stripe_signature)
+
+
+class NetworkFeesController(Controller):
+    path = "/v1/networks/{network_id:uuid}/payment-fees"
+    tags = ("payments",)
+
+    @get(
+        "/",
+        operation_id="getNetworkPaymentFees",
+        summary="Get the network's commission on payments",
+        security=BEARER,
+        response_headers=[ETAG],
+        responses=problem_responses(UnauthorizedError, ForbiddenError, NotFoundError),
+    )
+    async def get(
+        self,
+        conn: NamedDependency[Connection],
+        principal: NamedDependency[Principal],
+        network_id: FromPath[uuid.UUID],
+    ) -> Response[NetworkFees]:
+        """The platform's commission on the network's payments (operators): a share in basis points plus
+        a fixed amount, and the rate of ESS providers when the network sets one. Default: no fee."""
+        fees, version = await service.get_fees(conn, principal, network_id)
+        return Response(fees, headers={"ETag": etag(version)})
+
+    @put(
+        "/",
+        operation_id="setNetworkPaymentFees",
+        summary="Set the network's commission on payments",
+        security=BEARER,
+        response_headers=[ETAG],
+        responses=problem_responses(*UPDATE_ERRORS),
+    )
+    async def put(
+        self,
+        conn: NamedDependency[Connection],
+        principal: NamedDependency[Principal],
+        network_id: FromPath[uuid.UUID],
+        data: JSONBody[NetworkFeesUpdate],
+        if_match: IfMatch = None,
+    ) -> Response[NetworkFees]:
+        """An operator sets the commission; it applies to reservations requested from then on (a price,
+        fee included, is fixed when a reservation is requested). Takes `If-Match` with the `ETag` read."""
+        fees, version = await service.set_fees(conn, principal, network_id, data, if_match)
+        return Response(fees, headers={"ETag": etag(version)})

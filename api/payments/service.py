@@ -19,20 +19,25 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
+import msgspec
 import stripe
 from stripe.params import PaymentIntentCreateParams
 
 from api.auth import policy
 from api.auth.principal import Principal
 from api.db.pool import Connection
-from api.errors import ConflictError, NotFoundError
+from api.errors import ConflictError, NotFoundError, RequestValidationError
+from api.http import check_if_match
 from api.organisations.service import _visible_facts
 from api.payments import pricing, repository
 from api.payments.repository import Intent
 from api.payments.stripe_client import failure, require
 from schemas.listings import Listing
 from schemas.payments import (
+    NetworkFees,
+    NetworkFeesUpdate,
     OnboardingLink,
     OnboardingLinkCreate,
     PaymentAccount,
@@ -226,3 +231,43 @@ async def reservation_payment(
         status=intent.status,
         last_error=intent.last_error,
     )
+
+
+def _fees(row: Any) -> tuple[NetworkFees, int]:
+    values = dict(row)
+    version: int = values.pop("version")
+    return msgspec.convert(values, NetworkFees), version
+
+
+async def get_fees(conn: Connection, principal: Principal, network_id: uuid.UUID) -> tuple[NetworkFees, int]:
+    """The network's commission, for its operators; (fees, the network's version for `If-Match`)."""
+    policy.network_operator(principal, network_id)
+    row = await repository.network_fees(conn, network_id)
+    if row is None:
+        raise NotFoundError("no such network")
+    return _fees(row)
+
+
+async def set_fees(
+    conn: Connection,
+    principal: Principal,
+    network_id: uuid.UUID,
+    data: NetworkFeesUpdate,
+    if_match: str | None,
+) -> tuple[NetworkFees, int]:
+    """Set the network's commission (its operators); applies to reservations requested from now on,
+    whose price is fixed when they are requested."""
+    policy.network_operator(principal, network_id)
+    row = await repository.network_fees(conn, network_id, for_update=True)
+    if row is None:
+        raise NotFoundError("no such network")
+    check_if_match(if_match, row["version"])
+    if (data.ess_basis_points is None) != (data.ess_fixed_cents is None):
+        missing = "ess_fixed_cents" if data.ess_fixed_cents is None else "ess_basis_points"
+        message = "set both ESS parts of the fee, or neither"
+        raise RequestValidationError(
+            f"body.{missing}: {message}",
+            extra={"errors": [{"path": f"body.{missing}", "message": message, "source": "body"}]},
+        )
+    values = (data.basis_points, data.fixed_cents, data.ess_basis_points, data.ess_fixed_cents)
+    return _fees(await repository.set_network_fees(conn, network_id, values))
