@@ -55,6 +55,16 @@ class OnboardingLink(Schema):
     expires_at: datetime
 
 
+class Refund(Schema):
+    stripe_id: str
+    amount_cents: int
+    status: str
+    """Stripe's status: `pending`, then `succeeded` (or `failed`)."""
+    reason: str
+    """Who cancelled, and the policy's share refunded."""
+    created_at: datetime | None = None
+
+
 class ReservationPayment(Schema):
     """A priced reservation's PaymentIntent: what the frontend confirms with Stripe.js."""
 
@@ -67,6 +77,8 @@ class ReservationPayment(Schema):
     """The PaymentIntent's status at Stripe (`requires_payment_method`, `processing`, `succeeded`, ...)."""
     last_error: str | None
     """Why the last attempt failed, when it did; the reservation keeps awaiting payment."""
+    refunds: list[Refund] = msgspec.field(default_factory=list)
+    """Refunds of a paid booking cancelled, as Stripe last described them."""
 
 
 class WebhookReceipt(Schema):

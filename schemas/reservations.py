@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from schemas.base import Input, Schema
-from schemas.listings import Amount, PriceKind
+from schemas.listings import Amount, CancellationPolicy, PriceKind
 from schemas.payments import PriceBreakdown
 from schemas.types import LONG_TEXT_PATTERN, Timestamp
 
@@ -78,6 +78,9 @@ class Reservation(Schema):
     price: PriceBreakdown | None = None
     """A priced service's price, fixed when it was requested (see `GET /v1/reservations/{id}/payment`)."""
     payment_failure: str | None = None
+    cancellation_policy: CancellationPolicy | None = None
+    """A priced booking's policy, copied from the listing when requested: what the requester's
+    cancellation after payment refunds (see the listing's `cancellation_policy`)."""
     """Why the last payment attempt failed; the reservation keeps awaiting payment until it expires."""
 
 

@@ -1,8 +1,8 @@
 """A loopback stand-in for the part of Stripe's API Symbiose uses, for the real `stripe` library.
 
 A real HTTP server on 127.0.0.1 (a thread) answering form-encoded `POST`s and `GET`s like Stripe:
-accounts, account links, payment intents (create, retrieve, cancel). It keeps state, records every
-create with its `Idempotency-Key`, replays the first answer to a key it has seen (as Stripe does),
+accounts, account links, payment intents (create, retrieve, cancel), charges (retrieve) and refunds.
+(it keeps state), records every create with its `Idempotency-Key`, replays the first answer to a key it has seen (as Stripe does),
 and builds webhook deliveries signed with Stripe's scheme
 (`Stripe-Signature: t=<time>,v1=<hex HMAC-SHA256(secret, "<time>.<payload>")>`).
 Tests drive what Stripe's side would do (onboarding done, a card paying or declined) through its
@@ -47,6 +47,8 @@ class StripeStandIn:
     webhook_secret: str = "whsec_standin"
     accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
     intents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    charges: dict[str, dict[str, Any]] = field(default_factory=dict)
+    refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
     creates: list[Create] = field(default_factory=list)
     requests: list[tuple[str, str, str | None]] = field(default_factory=list)
     """(method, path, Idempotency-Key) of every request received."""
@@ -90,7 +92,32 @@ class StripeStandIn:
 
     def pay(self, intent_id: str) -> None:
         with self._lock:
-            self.intents[intent_id].update(status="succeeded", last_payment_error=None)
+            intent = self.intents[intent_id]
+            charge_id = f"ch_{next(self._ids):016d}"
+            self.charges[charge_id] = {
+                "id": charge_id,
+                "object": "charge",
+                "amount": intent["amount"],
+                "amount_refunded": 0,
+                "refunded": False,
+                "payment_intent": intent_id,
+            }
+            intent.update(
+                status="succeeded",
+                last_payment_error=None,
+                amount_received=intent["amount"],
+                latest_charge=charge_id,
+            )
+
+    def settle_refund(self, refund_id: str) -> dict[str, Any]:
+        """Stripe finishes a refund; the charge's `charge.refunded` snapshot is returned."""
+        with self._lock:
+            refund = self.refunds[refund_id]
+            refund["status"] = "succeeded"
+            charge = self.charges[refund["charge"]]
+            charge["amount_refunded"] += refund["amount"]
+            charge["refunded"] = charge["amount_refunded"] == charge["amount"]
+            return dict(charge)
 
     def decline(self, intent_id: str, message: str = "Your card was declined.") -> None:
         with self._lock:
@@ -176,6 +203,16 @@ class StripeStandIn:
                 "expires_at": int(time.time()) + 300,
                 "url": f"https://connect.stripe.com/setup/e/{params['account']}/{next(self._ids)}",
             }
+        if parts[:2] == ["v1", "refunds"]:
+            if method == "POST" and len(parts) == 2:
+                return self._new_refund(params)
+            if method == "GET" and len(parts) == 3 and parts[2] in self.refunds:
+                return 200, self.refunds[parts[2]]
+            return _missing("refund", parts[2] if len(parts) >= 3 else None)
+        if parts[:2] == ["v1", "charges"] and method == "GET" and len(parts) == 3:
+            if parts[2] in self.charges:
+                return 200, self.charges[parts[2]]
+            return _missing("charge", parts[2])
         if parts[:2] == ["v1", "payment_intents"]:
             if method == "POST" and len(parts) == 2:
                 return 200, self._new_intent(params)
@@ -210,6 +247,32 @@ class StripeStandIn:
         }
         return self.accounts[account_id]
 
+    def _new_refund(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        intent = self.intents.get(params.get("payment_intent", ""))
+        if intent is None or intent["status"] != "succeeded":
+            return _missing("payment_intent", params.get("payment_intent"))
+        charge = self.charges[intent["latest_charge"]]
+        already = sum(r["amount"] for r in self.refunds.values() if r["charge"] == charge["id"])
+        amount = int(params.get("amount", charge["amount"] - already))
+        if amount > charge["amount"] - already:
+            message = f"Refund amount ({amount}) is greater than unrefunded amount on charge"
+            return 400, {
+                "error": {"type": "invalid_request_error", "code": "amount_too_large", "message": message}
+            }
+        refund_id = f"re_{next(self._ids):016d}"
+        self.refunds[refund_id] = {
+            "id": refund_id,
+            "object": "refund",
+            "amount": amount,
+            "charge": charge["id"],
+            "payment_intent": intent["id"],
+            "status": "pending",
+            "metadata": params.get("metadata", {}),
+            "reverse_transfer": params.get("reverse_transfer"),
+            "refund_application_fee": params.get("refund_application_fee"),
+        }
+        return 200, self.refunds[refund_id]
+
     def _new_intent(self, params: dict[str, Any]) -> dict[str, Any]:
         intent_id = f"pi_{next(self._ids):016d}"
         destination = params.get("transfer_data", {}).get("destination")
@@ -229,6 +292,8 @@ class StripeStandIn:
             "client_secret": f"{intent_id}_secret_{next(self._ids)}",
             "status": "requires_payment_method",
             "last_payment_error": None,
+            "amount_received": 0,
+            "latest_charge": None,
             "livemode": False,
         }
         return self.intents[intent_id]

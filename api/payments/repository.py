@@ -9,7 +9,7 @@ import asyncpg
 import msgspec
 
 from api.db.pool import Connection
-from schemas.payments import PaymentAccount
+from schemas.payments import PaymentAccount, Refund
 
 ACCOUNT = """organisation_id, stripe_account_id, charges_enabled, payouts_enabled, details_submitted,
     requirements, updated_at"""
@@ -116,14 +116,76 @@ async def insert_intent(conn: Connection, intent: Intent) -> None:
     )
 
 
-async def update_intent(conn: Connection, stripe_id: str, status: str, last_error: str | None) -> None:
+async def update_intent(
+    conn: Connection, stripe_id: str, status: str, last_error: str | None, captured_cents: int = 0
+) -> None:
     await conn.execute(
         """UPDATE payment_intents SET status = $2, last_error = $3, updated_at = now(),
-               cancel_requested = cancel_requested AND $2 NOT IN ('canceled', 'succeeded')
+               cancel_requested = cancel_requested AND $2 NOT IN ('canceled', 'succeeded'),
+               captured_cents = greatest(captured_cents, $4)
            WHERE stripe_id = $1""",
         stripe_id,
         status,
         last_error,
+        captured_cents,
+    )
+
+
+async def captured_intent(conn: Connection, reservation_id: uuid.UUID) -> tuple[str, int, int] | None:
+    """(id, captured, refunded) of the reservation's succeeded PaymentIntent, locked."""
+    row = await conn.fetchrow(
+        """SELECT stripe_id, captured_cents, refunded_cents FROM payment_intents
+           WHERE reservation_id = $1 AND status = 'succeeded' FOR UPDATE""",
+        reservation_id,
+    )
+    return None if row is None else (row["stripe_id"], row["captured_cents"], row["refunded_cents"])
+
+
+async def insert_refund(conn: Connection, refund: Refund, reservation_id: uuid.UUID, intent_id: str) -> None:
+    """Record a refund and add it to its intent's refunded amount (the check
+    `payment_intents_refunds_within_captured` refuses more than was captured)."""
+    await conn.execute(
+        """INSERT INTO refunds (stripe_id, payment_intent_id, reservation_id, amount_cents, status, reason)
+           VALUES ($1, $2, $3, $4, $5, $6)""",
+        refund.stripe_id,
+        intent_id,
+        reservation_id,
+        refund.amount_cents,
+        refund.status,
+        refund.reason,
+    )
+    await conn.execute(
+        """UPDATE payment_intents SET refunded_cents = refunded_cents + $2, updated_at = now()
+           WHERE stripe_id = $1""",
+        intent_id,
+        refund.amount_cents,
+    )
+
+
+async def refunds_of(conn: Connection, reservation_id: uuid.UUID) -> list[Refund]:
+    rows = await conn.fetch(
+        """SELECT stripe_id, amount_cents, status, reason, created_at FROM refunds
+           WHERE reservation_id = $1 ORDER BY created_at""",
+        reservation_id,
+    )
+    return [msgspec.convert(dict(r), Refund) for r in rows]
+
+
+async def refund_ids_of_intent(conn: Connection, intent_id: str) -> list[str]:
+    rows = await conn.fetch("SELECT stripe_id FROM refunds WHERE payment_intent_id = $1", intent_id)
+    return [r["stripe_id"] for r in rows]
+
+
+async def update_refund(conn: Connection, stripe_id: str, status: str) -> None:
+    await conn.execute(
+        "UPDATE refunds SET status = $2, updated_at = now() WHERE stripe_id = $1", stripe_id, status
+    )
+
+
+def is_refund_above_captured(exc: asyncpg.PostgresError) -> bool:
+    return (
+        isinstance(exc, asyncpg.CheckViolationError)
+        and getattr(exc, "constraint_name", None) == "payment_intents_refunds_within_captured"
     )
 
 

@@ -42,6 +42,7 @@ from schemas.payments import (
     OnboardingLinkCreate,
     PaymentAccount,
     PriceBreakdown,
+    Refund,
     ReservationPayment,
 )
 from schemas.reservations import Reservation
@@ -230,6 +231,7 @@ async def reservation_payment(
         price=reservation.price,
         status=intent.status,
         last_error=intent.last_error,
+        refunds=await repository.refunds_of(conn, reservation.id),
     )
 
 
@@ -271,3 +273,49 @@ async def set_fees(
         )
     values = (data.basis_points, data.fixed_cents, data.ess_basis_points, data.ess_fixed_cents)
     return _fees(await repository.set_network_fees(conn, network_id, values))
+
+
+async def refund_on_cancel(
+    conn: Connection,
+    client: stripe.StripeClient | None,
+    reservation: Reservation,
+    by: str,
+    now: datetime,
+) -> Refund | None:
+    """Refund a paid booking being cancelled: in full when the provider or an operator cancels, the
+    share its policy says when the requester does, through Stripe (reversing the transfer to the
+    provider; the platform's fee is given back only with a full refund). None when nothing is due."""
+    captured = await repository.captured_intent(conn, reservation.id)
+    if captured is None or reservation.price is None:
+        return None
+    intent_id, captured_cents, refunded_cents = captured
+    policy = reservation.cancellation_policy or "flexible"
+    cents = min(
+        pricing.refund_cents(captured_cents, policy, by, reservation.start, now),
+        captured_cents - refunded_cents,
+    )
+    if cents <= 0:
+        return None
+    whole = cents == captured_cents
+    try:
+        made = await require(client).v1.refunds.create_async(
+            {
+                "payment_intent": intent_id,
+                "amount": cents,
+                "reverse_transfer": True,
+                "refund_application_fee": whole,
+                "metadata": {"reservation_id": str(reservation.id), "cancelled_by": by},
+            },
+            {"idempotency_key": f"reservation:{reservation.id}:refund"},
+        )
+    except stripe.StripeError as exc:
+        raise failure(exc) from exc
+    share = "in full" if whole else f"{cents} of {captured_cents} cents ({policy} policy)"
+    refund = Refund(
+        stripe_id=made.id,
+        amount_cents=cents,
+        status=made.status or "pending",
+        reason=f"cancelled by the {by}, {share}",
+    )
+    await repository.insert_refund(conn, refund, reservation.id, intent_id)
+    return refund

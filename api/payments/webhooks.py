@@ -66,6 +66,11 @@ async def receive(
     try:
         if event.type in INTENT_EVENTS and object_id:
             await apply_intent(conn, await stripe_client.v1.payment_intents.retrieve_async(object_id))
+        elif event.type in ("refund.created", "refund.updated") and object_id:
+            refund = await stripe_client.v1.refunds.retrieve_async(object_id)
+            await repository.update_refund(conn, refund.id, refund.status or "pending")
+        elif event.type == "charge.refunded" and object_id:
+            await _refunds_of_charge(conn, stripe_client, object_id)
         elif event.type == "account.updated" and object_id:
             account = await stripe_client.v1.accounts.retrieve_async(object_id)
             await repository.update_account(conn, account.id, **account_state(account))  # type: ignore[arg-type]
@@ -74,13 +79,26 @@ async def receive(
     return WebhookReceipt()
 
 
+async def _refunds_of_charge(conn: Connection, client: stripe.StripeClient, charge_id: str) -> None:
+    """`charge.refunded`: bring every refund of the charge's PaymentIntent up to date."""
+    charge = await client.v1.charges.retrieve_async(charge_id)
+    intent = charge.payment_intent
+    intent_id = intent if isinstance(intent, str) else getattr(intent, "id", None)
+    if intent_id is None:
+        return
+    for refund_id in await repository.refund_ids_of_intent(conn, intent_id):
+        refund = await client.v1.refunds.retrieve_async(refund_id)
+        await repository.update_refund(conn, refund.id, refund.status or "pending")
+
+
 async def apply_intent(conn: Connection, intent: stripe.PaymentIntent) -> None:
     """Store a PaymentIntent as Stripe describes it now, and apply it to its reservation."""
     stored = await repository.intent(conn, intent.id)
     if stored is None:
         return  # not one of ours (another platform's integration on the same account)
     error = last_error(intent)
-    await repository.update_intent(conn, intent.id, intent.status, error)
+    captured = intent.amount_received if intent.status == "succeeded" else 0
+    await repository.update_intent(conn, intent.id, intent.status, error, captured or 0)
     await settle(conn, stored.reservation_id, intent.status == "succeeded", error)
 
 

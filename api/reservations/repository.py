@@ -20,7 +20,7 @@ from schemas.reservations import Reservation, ReservationEvent, ReservationStatu
 COLUMNS = """r.id, r.network_id, r.listing_id, r.provider_id, r.requester_id, r.status,
     lower(r.period) AS start, upper(r.period) AS "end", r.quantity, r.unit, r.price_kind, r.message,
     r.expires_at, r.reason, r.cancelled_by, r.version, r.created_at, r.updated_at,
-    r.amount_cents, r.fee_cents, r.currency, r.payment_failure"""
+    r.amount_cents, r.fee_cents, r.currency, r.payment_failure, r.cancellation_policy"""
 
 # Who may read a reservation: $1 the acting organisation, $2 the networks the caller operates,
 # $3 whether the caller is a platform administrator.
@@ -111,9 +111,9 @@ async def insert(
     row = await conn.fetchrow(
         f"""INSERT INTO reservations AS r (network_id, listing_id, provider_id, requester_id, status, period,
                 quantity, unit, price_kind, message, expires_at, created_by,
-                amount_cents, fee_cents, currency)
+                amount_cents, fee_cents, currency, cancellation_policy)
             VALUES ($1, $2, $3, $4, 'requested', tstzrange($5, $6, '[)'), $7, $8, $9, $10,
-                    least(now() + make_interval(hours => $11), $5), $12, $13, $14, $15)
+                    least(now() + make_interval(hours => $11), $5), $12, $13, $14, $15, $16)
             RETURNING {COLUMNS}""",
         listing.network_id,
         listing.id,
@@ -130,6 +130,7 @@ async def insert(
         None if price is None else price.amount_cents,
         None if price is None else price.fee_cents,
         None if price is None else price.currency,
+        None if price is None else listing.cancellation_policy,
     )
     return _reservation(row)
 

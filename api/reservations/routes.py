@@ -186,8 +186,11 @@ ACTIONS = {
     "cancel": Action(
         "Cancel a reservation",
         "Either side, or an operator of the network, cancels before the start, with a `reason`; held "
-        f"capacity is freed. {_ANY_TIME}",
+        "capacity is freed. A paid booking is refunded through Stripe: in full when the provider or an "
+        "operator cancels, by the booking's `cancellation_policy` when the requester does (see "
+        f"`GET /v1/reservations/{{id}}/payment`). {_ANY_TIME}",
         ReservationCancel,
+        errors=(PaymentProviderUnavailableError, PaymentProviderError),
     ),
     "complete": Action(
         "Complete a reservation early",

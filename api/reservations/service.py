@@ -30,7 +30,7 @@ from api.lifecycle import IllegalTransitionError
 from api.listings import repository as listings
 from api.listings.service import get_listing
 from api.payments import repository as payments
-from api.payments.service import open_intent, quote, reservation_payment
+from api.payments.service import open_intent, quote, refund_on_cancel, reservation_payment
 from api.reservations import repository, rules
 from api.reservations.capacity import free_intervals, min_free
 from api.reservations.lifecycle import HOLDS_CAPACITY, RESERVATION, actors_for, allowed_for, due
@@ -290,6 +290,8 @@ async def act(
             await open_intent(conn, stripe_client, reservation)
     else:
         await _apply(conn, reservation, action, step.to_status, fields, (user.id, role))
+        if action == "cancel" and reservation.status == "confirmed":
+            await refund_on_cancel(conn, stripe_client, reservation, role, now)
     return await get_reservation(conn, principal, reservation.id)
 
 

@@ -35,6 +35,14 @@ ALTER TABLE reservations
         OR (amount_cents IS NOT NULL AND fee_cents IS NOT NULL AND currency IS NOT NULL
             AND fee_cents <= amount_cents));
 
+-- What a requester's cancellation of a paid booking refunds (see api/payments/pricing.py); copied
+-- onto the reservation when it is requested.
+ALTER TABLE listings
+    ADD COLUMN cancellation_policy text NOT NULL DEFAULT 'flexible'
+        CHECK (cancellation_policy IN ('flexible', 'moderate', 'strict'));
+ALTER TABLE reservations
+    ADD COLUMN cancellation_policy text CHECK (cancellation_policy IN ('flexible', 'moderate', 'strict'));
+
 -- PaymentIntents, as Stripe last described them. `live` is any that may still take or has taken
 -- money: at most one per reservation, whatever races above.
 CREATE TABLE payment_intents (
@@ -49,11 +57,29 @@ CREATE TABLE payment_intents (
     last_error text,
     -- Set when our side wants it cancelled (the reservation expired); cleared once Stripe agrees.
     cancel_requested boolean NOT NULL DEFAULT false,
+    -- What Stripe captured, and what we asked it to refund: never more than was captured.
+    captured_cents bigint NOT NULL DEFAULT 0 CHECK (captured_cents >= 0),
+    refunded_cents bigint NOT NULL DEFAULT 0 CHECK (refunded_cents >= 0),
     created_at timestamptz NOT NULL DEFAULT now(),
-    updated_at timestamptz NOT NULL DEFAULT now()
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT payment_intents_refunds_within_captured CHECK (refunded_cents <= captured_cents)
 );
 CREATE UNIQUE INDEX payment_intents_one_live ON payment_intents (reservation_id) WHERE status <> 'canceled';
 CREATE INDEX payment_intents_cancel_idx ON payment_intents (stripe_id) WHERE cancel_requested;
+
+-- Refunds asked of Stripe, as it last described them; each adds to its intent's refunded_cents in
+-- the same transaction, so their sum is bound by the check above.
+CREATE TABLE refunds (
+    stripe_id text PRIMARY KEY,
+    payment_intent_id text NOT NULL REFERENCES payment_intents (stripe_id),
+    reservation_id uuid NOT NULL REFERENCES reservations (id),
+    amount_cents bigint NOT NULL CHECK (amount_cents > 0),
+    status text NOT NULL,
+    reason text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX refunds_intent_idx ON refunds (payment_intent_id);
 
 -- Each Stripe event applied once: inserted in the transaction that applies it.
 CREATE TABLE stripe_events (
