@@ -1,12 +1,13 @@
 """A loopback stand-in for the part of Stripe's API Symbiose uses, for the real `stripe` library.
 
 A real HTTP server on 127.0.0.1 (a thread) answering form-encoded `POST`s and `GET`s like Stripe:
-accounts, account links, payment intents (create, retrieve, cancel), charges (retrieve) and refunds.
-(it keeps state), records every create with its `Idempotency-Key`, replays the first answer to a key it has seen (as Stripe does),
-and builds webhook deliveries signed with Stripe's scheme
+accounts, account links, payment intents (create, retrieve, cancel), charges (retrieve) and
+refunds. It keeps state, records every create with its `Idempotency-Key`, replays the first answer
+to a key it has seen (as Stripe does), and builds webhook deliveries signed with Stripe's scheme
 (`Stripe-Signature: t=<time>,v1=<hex HMAC-SHA256(secret, "<time>.<payload>")>`).
-Tests drive what Stripe's side would do (onboarding done, a card paying or declined) through its
-methods, and can make it stall an answer past the client's timeout after doing the work.
+Tests drive what Stripe's side would do (onboarding done, a card paying or declined, a refund
+settling) through its methods, and can make it stall an answer past the client's timeout after
+doing the work.
 """
 
 from __future__ import annotations
