@@ -47,6 +47,7 @@ from api.openapi import ContractPlugin, docs_assets_router, openapi_config
 from api.organisations.routes import InvitationController, OrganisationController
 from api.payments.routes import (
     NetworkFeesController,
+    NetworkPaymentsController,
     PaymentAccountController,
     ReservationPaymentController,
     StripeWebhookController,
@@ -157,6 +158,7 @@ def create_app(settings: Settings) -> Litestar:
             ReservationController,
             PaymentAccountController,
             NetworkFeesController,
+            NetworkPaymentsController,
             ReservationPaymentController,
             StripeWebhookController,
             docs_assets_router(),

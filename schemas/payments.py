@@ -111,3 +111,29 @@ class NetworkFeesUpdate(Input):
     ess_basis_points: BasisPoints | None = None
     """With `ess_fixed_cents`, or neither: the ESS rate replaces both parts of the fee."""
     ess_fixed_cents: Cents | None = None
+
+
+class PaymentsRow(Schema):
+    organisation_id: uuid.UUID
+    """The provider paid."""
+    organisation_name: str
+    month: str
+    """`YYYY-MM`, in UTC: the month a payment succeeded or a refund was made."""
+    currency: str
+    payments: int
+    """Payments that succeeded that month."""
+    gross_cents: int
+    fee_cents: int
+    """The network's commission on them."""
+    refund_cents: int
+    """Refunded that month, whatever month the payment was."""
+    net_to_providers_cents: int
+    """gross - fees - the provider's part of the refunds (the transfer is reversed in proportion)."""
+
+
+class PaymentsReport(Schema):
+    network_id: uuid.UUID
+    date_from: datetime | None
+    date_to: datetime | None
+    rows: list[PaymentsRow]
+    """Per provider and month, oldest month first."""

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 import msgspec
 
 from api.db.pool import Connection
-from schemas.payments import PaymentAccount, Refund
+from schemas.payments import PaymentAccount, PaymentsRow, Refund
 
 ACCOUNT = """organisation_id, stripe_account_id, charges_enabled, payouts_enabled, details_submitted,
     requirements, updated_at"""
@@ -265,3 +266,42 @@ async def set_network_fees(
         network_id,
         *values,
     )
+
+
+# Payments count in the month their reservation was paid (its `pay` event); refunds in the month
+# they were made. The provider's part of a refund is the refund x its share of the amount (the
+# transfer is reversed in proportion); the platform bears the rest.
+REPORT = """
+WITH moves AS (
+    SELECT r.provider_id, e.created_at AS at, p.currency, 1 AS payments, p.captured_cents AS gross,
+           p.fee_cents AS fees, 0::bigint AS refunds, 0::bigint AS provider_refunds
+    FROM payment_intents p
+    JOIN reservations r ON r.id = p.reservation_id
+    JOIN reservation_events e ON e.reservation_id = r.id AND e.action = 'pay'
+    WHERE r.network_id = $1 AND p.status = 'succeeded'
+    UNION ALL
+    SELECT r.provider_id, f.created_at, p.currency, 0, 0, 0, f.amount_cents,
+           round(f.amount_cents::numeric * (p.amount_cents - p.fee_cents) / p.amount_cents)::bigint
+    FROM refunds f
+    JOIN payment_intents p ON p.stripe_id = f.payment_intent_id
+    JOIN reservations r ON r.id = f.reservation_id
+    WHERE r.network_id = $1 AND f.status <> 'failed'
+)
+SELECT m.provider_id AS organisation_id, o.name AS organisation_name,
+       to_char(date_trunc('month', m.at AT TIME ZONE 'UTC'), 'YYYY-MM') AS month, m.currency,
+       sum(m.payments)::int AS payments, sum(m.gross)::bigint AS gross_cents,
+       sum(m.fees)::bigint AS fee_cents,
+       sum(m.refunds)::bigint AS refund_cents,
+       (sum(m.gross) - sum(m.fees) - sum(m.provider_refunds))::bigint AS net_to_providers_cents
+FROM moves m JOIN organisations o ON o.id = m.provider_id
+WHERE ($2::timestamptz IS NULL OR m.at >= $2) AND ($3::timestamptz IS NULL OR m.at < $3)
+GROUP BY 1, 2, 3, 4
+ORDER BY month, organisation_name, organisation_id, currency
+"""
+
+
+async def report_rows(
+    conn: Connection, network_id: uuid.UUID, date_from: datetime | None, date_to: datetime | None
+) -> list[PaymentsRow]:
+    rows = await conn.fetch(REPORT, network_id, date_from, date_to)
+    return [msgspec.convert(dict(r), PaymentsRow) for r in rows]

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Literal
 
 from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.params import FromPath, HeaderParameter, JSONBody
+from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Schema
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
+from litestar.response import Stream
 from stripe import StripeClient
 
 from api.actions import ETAG
@@ -16,8 +20,9 @@ from api.auth.principal import Principal
 from api.db.pool import Connection
 from api.errors import ForbiddenError, NotFoundError, RequestValidationError, UnauthorizedError
 from api.http import IfMatch, etag
-from api.openapi import BEARER, UPDATE_ERRORS, problem_responses
-from api.payments import service, webhooks
+from api.inputs import query_instant
+from api.openapi import BEARER, UPDATE_ERRORS, ProblemOperation, problem_responses
+from api.payments import report, service, webhooks
 from api.payments.service import NoPaymentError
 from api.payments.stripe_client import (
     PaymentProviderError,
@@ -25,15 +30,34 @@ from api.payments.stripe_client import (
 )
 from api.reservations import service as reservations
 from api.reservations.rules import PaymentsNotConfiguredError
+from api.transfers.report import CSV_MEDIA_TYPE
+from api.transfers.routes import Accept, DateFrom, DateTo
 from schemas.payments import (
     NetworkFees,
     NetworkFeesUpdate,
     OnboardingLink,
     OnboardingLinkCreate,
     PaymentAccount,
+    PaymentsReport,
     ReservationPayment,
     WebhookReceipt,
 )
+
+
+@dataclass
+class PaymentsOperation(ProblemOperation):
+    """The report's 200 is JSON or, when asked, CSV: both are documented on the one operation."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        ok = (self.responses or {}).get("200")
+        if isinstance(ok, OpenAPIResponse) and ok.content is not None:
+            body = Schema(
+                type=OpenAPIType.STRING,
+                description="RFC 4180 CSV with a header line: " + ", ".join(report.CSV_COLUMNS),
+            )
+            ok.content = {**ok.content, CSV_MEDIA_TYPE: OpenAPIMediaType(schema=body)}
+
 
 STRIPE_ERRORS = (PaymentsNotConfiguredError, PaymentProviderUnavailableError, PaymentProviderError)
 
@@ -206,3 +230,50 @@ class NetworkFeesController(Controller):
         fee included, is fixed when a reservation is requested). Takes `If-Match` with the `ETag` read."""
         fees, version = await service.set_fees(conn, principal, network_id, data, if_match)
         return Response(fees, headers={"ETag": etag(version)})
+
+
+class NetworkPaymentsController(Controller):
+    path = "/v1/networks/{network_id:uuid}/payments"
+    tags = ("payments",)
+
+    @get(
+        "/",
+        operation_id="getNetworkPayments",
+        summary="The network's payments per provider and month",
+        security=BEARER,
+        operation_class=PaymentsOperation,
+        responses={
+            # The handler may answer a stream (CSV), so its JSON shape is stated here.
+            200: ResponseSpec(
+                PaymentsReport,
+                description="The report as JSON; as `text/csv` ("
+                + ", ".join(report.CSV_COLUMNS)
+                + ") when asked",
+                generate_examples=False,
+            ),
+            **problem_responses(RequestValidationError, UnauthorizedError, ForbiddenError, NotFoundError),
+        },
+    )
+    async def network_payments(
+        self,
+        conn: NamedDependency[Connection],
+        principal: NamedDependency[Principal],
+        network_id: FromPath[uuid.UUID],
+        date_from: DateFrom = None,
+        date_to: DateTo = None,
+        format: FromQuery[Literal["json", "csv"] | None] = None,
+        accept: Accept = None,
+    ) -> Response[PaymentsReport] | Stream:
+        """For the network's operators: per provider and month (UTC) over `[from, to)`, the payments
+        that succeeded, their gross amount, the network's fees, the refunds made, and the net to
+        providers (gross - fees - their part of the refunds), in cents. `format=csv` or
+        `Accept: text/csv` streams the same as CSV."""
+        start, end = query_instant(date_from, "from"), query_instant(date_to, "to")
+        result = await report.network_payments(conn, principal, network_id, start, end)
+        if format == "csv" or (format is None and accept is not None and "text/csv" in accept):
+            return Stream(
+                report.csv_lines(result),
+                media_type=CSV_MEDIA_TYPE,
+                headers={"Content-Disposition": f'attachment; filename="payments-{network_id}.csv"'},
+            )
+        return Response(result)
