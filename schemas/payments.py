@@ -65,6 +65,13 @@ class Refund(Schema):
     created_at: datetime | None = None
 
 
+class Dispute(Schema):
+    status: str
+    """Stripe's: `needs_response`, `under_review`, `won`, `lost`, ..."""
+    reason: str
+    """The bank's reason: `fraudulent`, `product_not_received`, ..."""
+
+
 class ReservationPayment(Schema):
     """A priced reservation's PaymentIntent: what the frontend confirms with Stripe.js."""
 
@@ -79,6 +86,8 @@ class ReservationPayment(Schema):
     """Why the last attempt failed, when it did; the reservation keeps awaiting payment."""
     refunds: list[Refund] = msgspec.field(default_factory=list)
     """Refunds of a paid booking cancelled, as Stripe last described them."""
+    dispute: Dispute | None = None
+    """Set when the payer disputed the charge with their bank."""
 
 
 class WebhookReceipt(Schema):

@@ -1,12 +1,13 @@
 """A loopback stand-in for the part of Stripe's API Symbiose uses, for the real `stripe` library.
 
 A real HTTP server on 127.0.0.1 (a thread) answering form-encoded `POST`s and `GET`s like Stripe:
-accounts, account links, payment intents (create, retrieve, cancel), charges (retrieve) and
-refunds. It keeps state, records every create with its `Idempotency-Key`, replays the first answer
-to a key it has seen (as Stripe does), and builds webhook deliveries signed with Stripe's scheme
+accounts, account links, payment intents (create, retrieve, cancel), charges and disputes
+(retrieve) and refunds. It keeps state, records every create with its `Idempotency-Key`, replays
+the first answer to a key it has seen (as Stripe does), and builds webhook deliveries signed with
+Stripe's scheme
 (`Stripe-Signature: t=<time>,v1=<hex HMAC-SHA256(secret, "<time>.<payload>")>`).
 Tests drive what Stripe's side would do (onboarding done, a card paying or declined, a refund
-settling) through its methods, and can make it stall an answer past the client's timeout after
+settling, a dispute) through its methods, and can make it stall an answer past the client's timeout after
 doing the work.
 """
 
@@ -50,6 +51,7 @@ class StripeStandIn:
     intents: dict[str, dict[str, Any]] = field(default_factory=dict)
     charges: dict[str, dict[str, Any]] = field(default_factory=dict)
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    disputes: dict[str, dict[str, Any]] = field(default_factory=dict)
     creates: list[Create] = field(default_factory=list)
     requests: list[tuple[str, str, str | None]] = field(default_factory=list)
     """(method, path, Idempotency-Key) of every request received."""
@@ -109,6 +111,22 @@ class StripeStandIn:
                 amount_received=intent["amount"],
                 latest_charge=charge_id,
             )
+
+    def dispute(self, intent_id: str, reason: str = "fraudulent") -> dict[str, Any]:
+        """The payer's bank disputes the charge; the `charge.dispute.created` snapshot is returned."""
+        with self._lock:
+            charge = self.intents[intent_id]["latest_charge"]
+            dispute_id = f"dp_{next(self._ids):016d}"
+            self.disputes[dispute_id] = {
+                "id": dispute_id,
+                "object": "dispute",
+                "charge": charge,
+                "payment_intent": intent_id,
+                "amount": self.charges[charge]["amount"],
+                "reason": reason,
+                "status": "needs_response",
+            }
+            return dict(self.disputes[dispute_id])
 
     def settle_refund(self, refund_id: str) -> dict[str, Any]:
         """Stripe finishes a refund; the charge's `charge.refunded` snapshot is returned."""
@@ -210,6 +228,10 @@ class StripeStandIn:
             if method == "GET" and len(parts) == 3 and parts[2] in self.refunds:
                 return 200, self.refunds[parts[2]]
             return _missing("refund", parts[2] if len(parts) >= 3 else None)
+        if parts[:2] == ["v1", "disputes"] and method == "GET" and len(parts) == 3:
+            if parts[2] in self.disputes:
+                return 200, self.disputes[parts[2]]
+            return _missing("dispute", parts[2])
         if parts[:2] == ["v1", "charges"] and method == "GET" and len(parts) == 3:
             if parts[2] in self.charges:
                 return 200, self.charges[parts[2]]

@@ -15,7 +15,7 @@ from schemas.payments import PaymentAccount, PaymentsRow, Refund
 ACCOUNT = """organisation_id, stripe_account_id, charges_enabled, payouts_enabled, details_submitted,
     requirements, updated_at"""
 INTENT = """stripe_id, reservation_id, amount_cents, fee_cents, currency, destination, client_secret, status,
-    last_error"""
+    last_error, dispute_status, dispute_reason"""
 
 
 class Intent(msgspec.Struct, kw_only=True):
@@ -28,6 +28,8 @@ class Intent(msgspec.Struct, kw_only=True):
     client_secret: str
     status: str
     last_error: str | None
+    dispute_status: str | None = None
+    dispute_reason: str | None = None
 
 
 class Fees(msgspec.Struct, kw_only=True):
@@ -111,7 +113,7 @@ async def intent(conn: Connection, stripe_id: str) -> Intent | None:
 async def insert_intent(conn: Connection, intent: Intent) -> None:
     """Record a PaymentIntent; the same one again (a retried accept) changes nothing."""
     await conn.execute(
-        f"""INSERT INTO payment_intents ({INTENT}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+        f"""INSERT INTO payment_intents ({INTENT}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
             ON CONFLICT (stripe_id) DO NOTHING""",
         *msgspec.structs.astuple(intent),
     )
@@ -180,6 +182,16 @@ async def refund_ids_of_intent(conn: Connection, intent_id: str) -> list[str]:
 async def update_refund(conn: Connection, stripe_id: str, status: str) -> None:
     await conn.execute(
         "UPDATE refunds SET status = $2, updated_at = now() WHERE stripe_id = $1", stripe_id, status
+    )
+
+
+async def set_dispute(conn: Connection, intent_id: str, status: str, reason: str) -> None:
+    await conn.execute(
+        """UPDATE payment_intents SET dispute_status = $2, dispute_reason = $3, updated_at = now()
+           WHERE stripe_id = $1""",
+        intent_id,
+        status,
+        reason,
     )
 
 

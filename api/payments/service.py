@@ -36,6 +36,7 @@ from api.payments.repository import Intent
 from api.payments.stripe_client import failure, require
 from schemas.listings import Listing
 from schemas.payments import (
+    Dispute,
     NetworkFees,
     NetworkFeesUpdate,
     OnboardingLink,
@@ -232,6 +233,9 @@ async def reservation_payment(
         status=intent.status,
         last_error=intent.last_error,
         refunds=await repository.refunds_of(conn, reservation.id),
+        dispute=None
+        if intent.dispute_status is None
+        else Dispute(status=intent.dispute_status, reason=intent.dispute_reason or ""),
     )
 
 

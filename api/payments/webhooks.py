@@ -36,6 +36,8 @@ INTENT_EVENTS = frozenset(
     }
 )
 
+DISPUTE_EVENTS = frozenset({"charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed"})
+
 
 class InvalidSignatureError(BadRequestError):
     slug, title_text = "invalid-signature", "The webhook's signature does not verify"
@@ -69,6 +71,8 @@ async def receive(
         elif event.type in ("refund.created", "refund.updated") and object_id:
             refund = await stripe_client.v1.refunds.retrieve_async(object_id)
             await repository.update_refund(conn, refund.id, refund.status or "pending")
+        elif event.type in DISPUTE_EVENTS and object_id:
+            await _dispute(conn, stripe_client, object_id)
         elif event.type == "charge.refunded" and object_id:
             await _refunds_of_charge(conn, stripe_client, object_id)
         elif event.type == "account.updated" and object_id:
@@ -77,6 +81,25 @@ async def receive(
     except stripe.StripeError as exc:
         raise failure(exc) from exc
     return WebhookReceipt()
+
+
+async def _intent_of_charge(client: stripe.StripeClient, charge: object) -> str | None:
+    if not isinstance(charge, str):
+        charge = getattr(charge, "id", None)
+    if not isinstance(charge, str):
+        return None
+    found = (await client.v1.charges.retrieve_async(charge)).payment_intent
+    intent_id = found if isinstance(found, str) else getattr(found, "id", None)
+    return intent_id if isinstance(intent_id, str) else None
+
+
+async def _dispute(conn: Connection, client: stripe.StripeClient, dispute_id: str) -> None:
+    """A dispute of one of our charges, as Stripe has it now, marks its PaymentIntent (shown with the
+    reservation's payment to its parties and the network's operators)."""
+    dispute = await client.v1.disputes.retrieve_async(dispute_id)
+    intent_id = await _intent_of_charge(client, dispute.charge)
+    if intent_id is not None:
+        await repository.set_dispute(conn, intent_id, str(dispute.status), str(dispute.reason))
 
 
 async def _refunds_of_charge(conn: Connection, client: stripe.StripeClient, charge_id: str) -> None:

@@ -60,6 +60,9 @@ CREATE TABLE payment_intents (
     -- What Stripe captured, and what we asked it to refund: never more than was captured.
     captured_cents bigint NOT NULL DEFAULT 0 CHECK (captured_cents >= 0),
     refunded_cents bigint NOT NULL DEFAULT 0 CHECK (refunded_cents >= 0),
+    -- A chargeback by the payer's bank, as Stripe last described it.
+    dispute_status text,
+    dispute_reason text,
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT payment_intents_refunds_within_captured CHECK (refunded_cents <= captured_cents)

@@ -111,3 +111,14 @@ def test_the_policy_share_is_taken_at_the_cancellation_time() -> None:
     start = hours_from_now(48)
     assert refund_cents(999, "flexible", "requester", start, start - timedelta(hours=23)) == 500  # 499.5 up
     assert refund_cents(999, "strict", "provider", start, start - timedelta(hours=1)) == 999
+
+
+async def test_a_dispute_marks_the_payment_for_its_parties_and_the_networks_operators(
+    park: Park, paying: Client, standin: StripeStandIn, db: asyncpg.Connection
+) -> None:
+    rid, intent_id = await _paid(paying, standin, db, park, "flexible", 48)
+    snapshot = standin.dispute(intent_id, "product_not_received")
+    await deliver(paying, standin, "charge.dispute.created", snapshot)
+    for headers in (park.as_operator(), park.as_provider()):
+        payment = (await paying.get(f"/v1/reservations/{rid}/payment", headers=headers)).json()
+        assert payment["dispute"] == {"status": "needs_response", "reason": "product_not_received"}
