@@ -174,8 +174,8 @@ def import_command(file: Path, network_slug: str) -> None:
 def sweep() -> None:
     """Expire what is due (listings past their availability; reservations unanswered or unconfirmed in
     time), start or complete confirmed reservations whose period began or ended, and forget
-    Idempotency-Keys older than a day and the search change log older than an hour. Safe to run
-    alongside the API and alongside another sweep."""
+    Idempotency-Keys older than a day and the search change log older than an hour; with payments
+    configured, also `payments reconcile`. Safe to run alongside the API and alongside another sweep."""
     settings = resolve_database_url(_settings())
     assert settings.database_url is not None
 
@@ -204,6 +204,9 @@ def sweep() -> None:
 
     listings, reservations = asyncio.run(run(settings.database_url))
     click.echo(f"expired {listings} listings; moved {reservations} reservations")
+    if settings.payments_configured:
+        looked, cancelled = asyncio.run(_reconcile_payments(settings, settings.database_url))
+        click.echo(f"looked up {looked} payments awaiting; cancelled {cancelled}")
 
 
 @main.group()
@@ -223,23 +226,24 @@ def reconcile() -> None:
             "payments are not configured: set STRIPE_API_KEY and STRIPE_WEBHOOK_SECRET"
         )
 
-    async def run(dsn: str) -> tuple[int, int]:
-        from api.db.pool import create_pool
-        from api.payments.stripe_client import create_stripe
-        from api.payments.webhooks import cancel_requested
-        from api.payments.webhooks import reconcile as look_up
-
-        made = create_stripe(settings)
-        assert made is not None
-        pool = await create_pool(dsn, min_size=1, max_size=2)
-        try:
-            return await look_up(pool, made[0]), await cancel_requested(pool, made[0])
-        finally:
-            await pool.close()
-            await made[1].close_async()  # type: ignore[no-untyped-call]
-
-    looked, cancelled = asyncio.run(run(settings.database_url))
+    looked, cancelled = asyncio.run(_reconcile_payments(settings, settings.database_url))
     click.echo(f"looked up {looked} payments awaiting; cancelled {cancelled}")
+
+
+async def _reconcile_payments(settings: Settings, dsn: str) -> tuple[int, int]:
+    """(payments looked up, intents cancelled): what `payments reconcile` and `sweep` do at Stripe."""
+    from api.db.pool import create_pool
+    from api.payments.stripe_client import create_stripe
+    from api.payments.webhooks import cancel_requested, reconcile
+
+    made = create_stripe(settings)
+    assert made is not None
+    pool = await create_pool(dsn, min_size=1, max_size=2)
+    try:
+        return await reconcile(pool, made[0]), await cancel_requested(pool, made[0])
+    finally:
+        await pool.close()
+        await made[1].close_async()  # type: ignore[no-untyped-call]
 
 
 def _meilisearch_settings() -> Settings:

@@ -53,3 +53,29 @@ async def test_reconcile_without_payments_configured_says_so(settings: Settings)
     result = await asyncio.to_thread(CliRunner().invoke, main, ["payments", "reconcile"], env=env)
     assert result.exit_code != 0
     assert "STRIPE_API_KEY" in result.output
+
+
+async def test_the_sweep_reconciles_payments_too(
+    park: Park,
+    paying: AsyncTestClient[RequestContext],
+    standin: StripeStandIn,
+    db: asyncpg.Connection,
+    paying_settings: Settings,
+) -> None:
+    await onboard(paying, standin, park)
+    await price(db, park)
+    rid = (await book(paying, park, 1))["id"]
+    await act(paying, rid, "accept", park.as_provider())
+    [intent_id] = standin.intents
+    standin.pay(intent_id)
+    env = {
+        "DATABASE_URL": str(paying_settings.database_url),
+        "STRIPE_API_KEY": "sk_test_standin",
+        "STRIPE_WEBHOOK_SECRET": standin.webhook_secret,
+        "STRIPE_API_BASE": str(paying_settings.stripe_api_base),
+        "SYMBIOSE_DATA_DIR": paying_settings.symbiose_data_dir,
+    }
+    result = await asyncio.to_thread(CliRunner().invoke, main, ["sweep"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "looked up 1 payments awaiting" in result.output
+    assert await status_of(db, rid) == "confirmed"
