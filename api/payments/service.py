@@ -286,8 +286,9 @@ async def refund_on_cancel(
     by: str,
     now: datetime,
 ) -> Refund | None:
-    """Refund a paid booking being cancelled: in full when the provider or an operator cancels, the
-    share its policy says when the requester does, through Stripe (reversing the transfer to the
+    """Refund a paid booking being cancelled: in full when the provider, an operator or the system
+    (a payment arriving after the booking ended) cancels, the share its policy says when the
+    requester does, through Stripe (reversing the transfer to the
     provider; the platform's fee is given back only with a full refund). None when nothing is due."""
     captured = await repository.captured_intent(conn, reservation.id)
     if captured is None or reservation.price is None:

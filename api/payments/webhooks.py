@@ -17,8 +17,9 @@ import stripe
 from api.db.pool import Connection, Pool
 from api.errors import BadRequestError
 from api.payments import repository
-from api.payments.service import account_state, last_error
+from api.payments.service import account_state, last_error, refund_on_cancel
 from api.payments.stripe_client import failure, require
+from api.reservations import repository as reservations
 from api.reservations.service import settle
 from schemas.payments import WebhookReceipt
 
@@ -67,7 +68,9 @@ async def receive(
         return WebhookReceipt(duplicate=True)
     try:
         if event.type in INTENT_EVENTS and object_id:
-            await apply_intent(conn, await stripe_client.v1.payment_intents.retrieve_async(object_id))
+            await apply_intent(
+                conn, stripe_client, await stripe_client.v1.payment_intents.retrieve_async(object_id)
+            )
         elif event.type in ("refund.created", "refund.updated") and object_id:
             refund = await stripe_client.v1.refunds.retrieve_async(object_id)
             await repository.update_refund(conn, refund.id, refund.status or "pending")
@@ -114,8 +117,10 @@ async def _refunds_of_charge(conn: Connection, client: stripe.StripeClient, char
         await repository.update_refund(conn, refund.id, refund.status or "pending")
 
 
-async def apply_intent(conn: Connection, intent: stripe.PaymentIntent) -> None:
-    """Store a PaymentIntent as Stripe describes it now, and apply it to its reservation."""
+async def apply_intent(conn: Connection, client: stripe.StripeClient, intent: stripe.PaymentIntent) -> None:
+    """Store a PaymentIntent as Stripe describes it now, and apply it to its reservation. A payment
+    that succeeded for a reservation that no longer awaits it (expired or cancelled meanwhile) is
+    refunded in full: nobody pays for a booking they do not have."""
     stored = await repository.intent(conn, intent.id)
     if stored is None:
         return  # not one of ours (another platform's integration on the same account)
@@ -123,6 +128,10 @@ async def apply_intent(conn: Connection, intent: stripe.PaymentIntent) -> None:
     captured = intent.amount_received if intent.status == "succeeded" else 0
     await repository.update_intent(conn, intent.id, intent.status, error, captured or 0)
     await settle(conn, stored.reservation_id, intent.status == "succeeded", error)
+    if intent.status == "succeeded":
+        reservation = await reservations.get(conn, stored.reservation_id)
+        if reservation is not None and reservation.status in ("expired", "cancelled"):
+            await refund_on_cancel(conn, client, reservation, "system", await reservations.now(conn))
 
 
 async def cancel_requested(pool: Pool, client: stripe.StripeClient | None) -> int:
@@ -145,7 +154,7 @@ async def cancel_requested(pool: Pool, client: stripe.StripeClient | None) -> in
             logger.warning("could not cancel PaymentIntent %s; the next sweep retries", stripe_id)
             continue
         async with pool.acquire() as conn, conn.transaction():
-            await apply_intent(conn, intent)
+            await apply_intent(conn, client, intent)
         done += 1
     return done
 
@@ -164,5 +173,5 @@ async def reconcile(pool: Pool, client: stripe.StripeClient | None) -> int:
             logger.warning("could not look up PaymentIntent %s; the next reconciliation retries", stripe_id)
             continue
         async with pool.acquire() as conn, conn.transaction():
-            await apply_intent(conn, intent)
+            await apply_intent(conn, client, intent)
     return len(pending)

@@ -11,6 +11,7 @@ from litestar.testing import AsyncTestClient
 
 from api.observability import RequestContext
 from api.payments.pricing import refund_cents
+from api.reservations.service import sweep_due
 from tests.api.payments.conftest import deliver, onboard, price
 from tests.api.reservations.conftest import Park, act, book, period, status_of
 from tests.factories import hours_from_now
@@ -122,3 +123,23 @@ async def test_a_dispute_marks_the_payment_for_its_parties_and_the_networks_oper
     for headers in (park.as_operator(), park.as_provider()):
         payment = (await paying.get(f"/v1/reservations/{rid}/payment", headers=headers)).json()
         assert payment["dispute"] == {"status": "needs_response", "reason": "product_not_received"}
+
+
+async def test_a_payment_succeeding_after_its_reservation_expired_is_refunded_in_full(
+    park: Park, paying: Client, standin: StripeStandIn, db: asyncpg.Connection
+) -> None:
+    await onboard(paying, standin, park)
+    await price(db, park, "fixed", 10_000)
+    rid = (await book(paying, park, 1))["id"]
+    await act(paying, rid, "accept", park.as_provider())
+    [intent_id] = standin.intents
+    await db.execute(
+        "UPDATE reservations SET expires_at = now() - interval '1 minute' WHERE id = $1::uuid", rid
+    )
+    async with db.transaction():
+        await sweep_due(db)
+    standin.pay(intent_id)  # Stripe.js confirmed just before the deadline; the event comes after
+    await deliver(paying, standin, "payment_intent.succeeded", dict(standin.intents[intent_id]))
+    assert await status_of(db, rid) == "expired"
+    [refund] = standin.refunds.values()
+    assert (refund["amount"], refund["payment_intent"]) == (10_000, intent_id)
