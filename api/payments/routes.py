@@ -10,7 +10,7 @@ from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Schema
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, RequestBody, Schema
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 from litestar.response import Stream
 from stripe import StripeClient
@@ -57,6 +57,23 @@ class PaymentsOperation(ProblemOperation):
                 description="RFC 4180 CSV with a header line: " + ", ".join(report.CSV_COLUMNS),
             )
             ok.content = {**ok.content, CSV_MEDIA_TYPE: OpenAPIMediaType(schema=body)}
+
+
+@dataclass
+class WebhookOperation(ProblemOperation):
+    """The handler reads the raw body (the signature covers its exact bytes), so Litestar does not see
+    a body parameter: the document states it here."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        event = Schema(
+            type=OpenAPIType.OBJECT,
+            description="A Stripe event (`id`, `type`, `data.object`), exactly as Stripe sent it.",
+            required=["id", "type", "data"],
+        )
+        self.request_body = RequestBody(
+            content={"application/json": OpenAPIMediaType(schema=event)}, required=True
+        )
 
 
 STRIPE_ERRORS = (PaymentsNotConfiguredError, PaymentProviderUnavailableError, PaymentProviderError)
@@ -168,6 +185,7 @@ class StripeWebhookController(Controller):
         "/",
         operation_id="receiveStripeWebhook",
         summary="Receive a Stripe event",
+        operation_class=WebhookOperation,
         status_code=200,
         responses=problem_responses(webhooks.InvalidSignatureError, *STRIPE_ERRORS),
     )
