@@ -6,21 +6,27 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from litestar import Controller, Request, Response, get, post, put
+from litestar import Controller, Response, get, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, RequestBody, Schema
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, RawBody
 from litestar.response import Stream
 from stripe import StripeClient
 
 from api.actions import ETAG
 from api.auth.principal import Principal
 from api.db.pool import Connection
-from api.errors import ForbiddenError, NotFoundError, RequestValidationError, UnauthorizedError
+from api.errors import (
+    ForbiddenError,
+    MalformedBodyError,
+    NotFoundError,
+    RequestValidationError,
+    UnauthorizedError,
+)
 from api.http import IfMatch, etag
-from api.inputs import query_instant
+from api.inputs import BODY_MEDIA_TYPES, query_instant
 from api.openapi import BEARER, UPDATE_ERRORS, ProblemOperation, problem_responses
 from api.payments import report, service, webhooks
 from api.payments.service import NoPaymentError
@@ -186,14 +192,15 @@ class StripeWebhookController(Controller):
         operation_id="receiveStripeWebhook",
         summary="Receive a Stripe event",
         operation_class=WebhookOperation,
+        opt={BODY_MEDIA_TYPES: ("application/json",)},
         status_code=200,
-        responses=problem_responses(webhooks.InvalidSignatureError, *STRIPE_ERRORS),
+        responses=problem_responses(webhooks.InvalidSignatureError, MalformedBodyError, *STRIPE_ERRORS),
     )
     async def receive(
         self,
         conn: NamedDependency[Connection],
         stripe: NamedDependency[StripeClient | None],
-        request: Request[object, object, State],
+        body: RawBody,
         state: State,
         stripe_signature: StripeSignature = None,
     ) -> WebhookReceipt:
@@ -201,8 +208,7 @@ class StripeWebhookController(Controller):
         endpoint's secret (400 `invalid-signature` when it does not verify or is over 300 s old), each
         event is applied once (`duplicate: true` for a replay), and the object it names is fetched from
         Stripe and applied as it is now. Unknown event types are acknowledged and ignored."""
-        payload = await request.body()
-        return await webhooks.receive(conn, stripe, state.stripe_webhook_secret, payload, stripe_signature)
+        return await webhooks.receive(conn, stripe, state.stripe_webhook_secret, body, stripe_signature)
 
 
 class NetworkFeesController(Controller):

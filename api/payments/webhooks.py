@@ -15,7 +15,7 @@ import logging
 import stripe
 
 from api.db.pool import Connection, Pool
-from api.errors import BadRequestError
+from api.errors import BadRequestError, MalformedBodyError
 from api.payments import repository
 from api.payments.service import account_state, last_error, refund_on_cancel
 from api.payments.stripe_client import failure, require
@@ -57,11 +57,13 @@ async def receive(
         event = stripe.Webhook.construct_event(
             payload.decode("utf-8", "replace"), signature, secret, TOLERANCE_S
         )
-    except (stripe.SignatureVerificationError, ValueError) as exc:
+    except stripe.SignatureVerificationError as exc:
         raise InvalidSignatureError(
             "the Stripe-Signature header does not sign this body with the endpoint's secret, "
             f"or is older than {TOLERANCE_S} s"
         ) from exc
+    except ValueError as exc:  # signed, but not a JSON event
+        raise MalformedBodyError("the body is not a JSON Stripe event") from exc
     raw_id = getattr(event.data.object, "id", None)
     object_id = raw_id if isinstance(raw_id, str) else None
     if not await repository.record_event(conn, event.id, event.type, object_id):
