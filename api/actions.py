@@ -140,6 +140,7 @@ def _handler(
     act: Act,
     if_match: bool,
     etag: bool,
+    dependencies: Mapping[str, Any],
 ) -> HTTPRouteHandler:
     thing_id = f"{lifecycle.thing}_id"
     body = spec.body
@@ -151,6 +152,8 @@ def _handler(
         inspect.Parameter("principal", keyword, annotation=_PRINCIPAL),
         inspect.Parameter(thing_id, keyword, annotation=_THING_ID),
     ]
+    for name, kind in dependencies.items():
+        params.append(inspect.Parameter(name, keyword, annotation=NamedDependency[kind]))  # type: ignore[misc,valid-type]
     if body is None:
         params.append(inspect.Parameter("request", keyword, annotation=_REQUEST))
     else:
@@ -170,7 +173,9 @@ def _handler(
         if data is None and body is not None:
             data = body()
         conn, principal = kwargs["conn"], kwargs["principal"]
-        return await act(conn, principal, kwargs[thing_id], action, data, kwargs.get("if_match"))
+        extras = {name: kwargs[name] for name in dependencies}
+        call: Callable[..., Awaitable[Response[Any]]] = act
+        return await call(conn, principal, kwargs[thing_id], action, data, kwargs.get("if_match"), **extras)
 
     handler.__signature__ = inspect.Signature(params, return_annotation=returns)  # type: ignore[attr-defined]
     handler.__annotations__ = {p.name: p.annotation for p in params[1:]} | {"return": returns}
@@ -199,9 +204,12 @@ def with_actions(
     act: Act,
     if_match: bool = False,
     etag: bool = False,
+    dependencies: Mapping[str, Any] | None = None,
 ) -> Callable[[C], C]:
     """A class decorator adding to a controller one `POST .../{<thing>_id}/<action>` per operation
-    of `lifecycle` (see `Lifecycle.operations`), each declared in `actions` and answered by `act`."""
+    of `lifecycle` (see `Lifecycle.operations`), each declared in `actions` and answered by `act`.
+    `dependencies` (name → type) are further app dependencies the handlers read and pass on to
+    `act` as keyword arguments."""
     operations = lifecycle.operations()
     if set(actions) != set(operations):
         raise LookupError(
@@ -211,7 +219,14 @@ def with_actions(
     def attach(controller: C) -> C:
         for action in operations:
             route = _handler(
-                lifecycle, action, actions[action], answer=answer, act=act, if_match=if_match, etag=etag
+                lifecycle,
+                action,
+                actions[action],
+                answer=answer,
+                act=act,
+                if_match=if_match,
+                etag=etag,
+                dependencies=dependencies or {},
             )
             setattr(controller, f"{action}_{lifecycle.thing}", route)
         return controller

@@ -14,6 +14,7 @@ from litestar.di import Provide
 from litestar.middleware.base import DefineMiddleware
 from litestar.plugins.problem_details import ProblemDetailsPlugin
 from litestar.types import ASGIApp, Middleware
+from stripe import StripeClient
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api import metrics
@@ -46,6 +47,15 @@ from api.networks.routes import NetworkController
 from api.observability import RequestContext, logging_config
 from api.openapi import ContractPlugin, docs_assets_router, openapi_config
 from api.organisations.routes import InvitationController, OrganisationController
+from api.payments.routes import (
+    NetworkFeesController,
+    NetworkPaymentsController,
+    PaymentAccountController,
+    ReservationPaymentController,
+    StripeWebhookController,
+)
+from api.payments.stripe_client import create_stripe, provide_stripe
+from api.payments.webhooks import cancel_requested, reconcile
 from api.ratelimit import UNLIMITED_PATHS, rate_limits
 from api.reservations.routes import ListingReservationController, ReservationController
 from api.reservations.service import SWEEP_BATCH, sweep_due
@@ -101,6 +111,8 @@ def create_app(settings: Settings) -> Litestar:
             app.state.pool = pool
             _install_token_verifier(app, settings)
             app.state.search = await create_backend(settings, pool)
+            made = create_stripe(settings)
+            app.state.stripe = made[0] if made else None
             metrics.watch(pool, app.state.search)
             try:
                 if settings.sweep_interval_seconds == 0:
@@ -111,7 +123,9 @@ def create_app(settings: Settings) -> Litestar:
                         settings.sweep_interval_seconds, lambda: _expire_listings(pool), "expire_listings"
                     ),
                     periodic(
-                        settings.sweep_interval_seconds, lambda: _sweep_reservations(pool), "reservations"
+                        settings.sweep_interval_seconds,
+                        lambda: _sweep_reservations(pool, app.state.stripe),
+                        "reservations",
                     ),
                     periodic(settings.sweep_interval_seconds, lambda: _forget_keys(pool), "forget_keys"),
                     periodic(
@@ -125,6 +139,8 @@ def create_app(settings: Settings) -> Litestar:
             finally:
                 metrics.unwatch()
                 await app.state.search.close()
+                if made is not None:
+                    await made[1].close_async()  # type: ignore[no-untyped-call]
         finally:
             await pool.close()
 
@@ -152,6 +168,11 @@ def create_app(settings: Settings) -> Litestar:
             WebhookEndpointController,
             ListingReservationController,
             ReservationController,
+            PaymentAccountController,
+            NetworkFeesController,
+            NetworkPaymentsController,
+            ReservationPaymentController,
+            StripeWebhookController,
             docs_assets_router(),
             metrics.MetricsController,
         ],
@@ -159,6 +180,7 @@ def create_app(settings: Settings) -> Litestar:
             "conn": Provide(provide_transaction),
             "principal": Provide(provide_principal),
             "viewer": Provide(provide_viewer),
+            "stripe": Provide(provide_stripe, sync_to_thread=False),
         },
         middleware=_middleware(settings),
         lifespan=[database],
@@ -166,6 +188,8 @@ def create_app(settings: Settings) -> Litestar:
             {
                 "payments_configured": settings.payments_configured,
                 "webhook_allow_insecure": settings.webhook_allow_insecure,
+                "stripe_webhook_secret": settings.stripe_webhook_secret,
+                "stripe": None,
             }
         ),
         before_send=[security_headers(settings)],
@@ -214,9 +238,11 @@ async def _prune_events(pool: Pool, retention_days: int) -> None:
         await prune_events(conn, retention_days)
 
 
-async def _sweep_reservations(pool: Pool) -> None:
+async def _sweep_reservations(pool: Pool, stripe_client: StripeClient | None = None) -> None:
     """Move due reservations, one batch per transaction, until none is left. Every action already
-    applies what the clock made due, so this only keeps stored statuses (lists, search) fresh."""
+    applies what the clock made due, so this only keeps stored statuses (lists, search) fresh.
+    Then apply what Stripe says of the payments awaited (a lost webhook's effect) and cancel at
+    Stripe the PaymentIntents of reservations that expired or were cancelled unpaid."""
     total = 0
     while True:
         async with pool.acquire() as conn, conn.transaction():
@@ -224,6 +250,8 @@ async def _sweep_reservations(pool: Pool) -> None:
         total += moved
         if moved < SWEEP_BATCH:
             break
+    await reconcile(pool, stripe_client)
+    await cancel_requested(pool, stripe_client)
     if total:
         logger.info("moved %d due reservations", total)
 

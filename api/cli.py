@@ -175,8 +175,8 @@ def sweep() -> None:
     """Expire what is due (listings past their availability; reservations unanswered or unconfirmed in
     time), start or complete confirmed reservations whose period began or ended, and forget
     Idempotency-Keys older than a day, the search change log older than an hour and events older than
-    EVENT_RETENTION_DAYS. Safe to run
-    alongside the API and alongside another sweep."""
+    EVENT_RETENTION_DAYS; with payments configured, also `payments reconcile`. Safe to run alongside
+    the API and alongside another sweep."""
     settings = resolve_database_url(_settings())
     assert settings.database_url is not None
 
@@ -207,6 +207,46 @@ def sweep() -> None:
 
     listings, reservations = asyncio.run(run(settings.database_url))
     click.echo(f"expired {listings} listings; moved {reservations} reservations")
+    if settings.payments_configured:
+        looked, cancelled = asyncio.run(_reconcile_payments(settings, settings.database_url))
+        click.echo(f"looked up {looked} payments awaiting; cancelled {cancelled}")
+
+
+@main.group()
+def payments() -> None:
+    """Payments through Stripe (needs STRIPE_API_KEY and STRIPE_WEBHOOK_SECRET)."""
+
+
+@payments.command()
+def reconcile() -> None:
+    """Look up at Stripe the PaymentIntent of every reservation awaiting payment and apply what a
+    lost webhook would have (a success confirms it, a failure records its reason), then cancel at
+    Stripe those of reservations that expired or were cancelled unpaid. The sweep does the same."""
+    settings = resolve_database_url(_settings())
+    assert settings.database_url is not None
+    if not settings.payments_configured:
+        raise click.ClickException(
+            "payments are not configured: set STRIPE_API_KEY and STRIPE_WEBHOOK_SECRET"
+        )
+
+    looked, cancelled = asyncio.run(_reconcile_payments(settings, settings.database_url))
+    click.echo(f"looked up {looked} payments awaiting; cancelled {cancelled}")
+
+
+async def _reconcile_payments(settings: Settings, dsn: str) -> tuple[int, int]:
+    """(payments looked up, intents cancelled): what `payments reconcile` and `sweep` do at Stripe."""
+    from api.db.pool import create_pool
+    from api.payments.stripe_client import create_stripe
+    from api.payments.webhooks import cancel_requested, reconcile
+
+    made = create_stripe(settings)
+    assert made is not None
+    pool = await create_pool(dsn, min_size=1, max_size=2)
+    try:
+        return await reconcile(pool, made[0]), await cancel_requested(pool, made[0])
+    finally:
+        await pool.close()
+        await made[1].close_async()  # type: ignore[no-untyped-call]
 
 
 def _meilisearch_settings() -> Settings:

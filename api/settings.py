@@ -61,6 +61,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, rename="upper"):
     (least recently used first out); 0 turns the cache off. An entry holds one page of hits."""
     stripe_api_key: str | None = None
     stripe_webhook_secret: str | None = None
+    stripe_api_base: str | None = None
+    """Where the `stripe` library sends its calls (default: Stripe's own https://api.stripe.com)."""
     cors_allow_origins: str = ""
     """Comma-separated origins (`https://carte.example.org`) of browser frontends allowed to call the
     API; empty sends no CORS headers; `*` allows any origin, without credentials."""
@@ -85,6 +87,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, rename="upper"):
             raise msgspec.ValidationError("MEILISEARCH_URL must be an http(s) URL")
         if self.search_backend == "meilisearch" and self.meilisearch_url is None:
             raise msgspec.ValidationError("SEARCH_BACKEND=meilisearch needs MEILISEARCH_URL")
+        if self.stripe_api_base is not None and not self.stripe_api_base.startswith(("https://", "http://")):
+            raise msgspec.ValidationError("STRIPE_API_BASE must be an http(s) URL")
         if self.oidc_issuer is not None and not self.oidc_issuer.startswith(("https://", "http://")):
             raise msgspec.ValidationError("OIDC_ISSUER must be an http(s) URL")
         for entry in self.trusted_proxy_list:

@@ -16,6 +16,10 @@ from schemas.types import LONG_TEXT_PATTERN, SHORT_TEXT_PATTERN, URL_PATTERN, Qu
 Direction = Literal["offer", "need"]
 Nature = Literal["material", "energy", "service"]
 PriceKind = Literal["free", "fixed", "per_unit", "per_day", "negotiable"]
+CancellationPolicy = Literal["flexible", "moderate", "strict"]
+"""What a requester's cancellation of a paid booking refunds: `flexible` all until 24 h before the
+start, half after; `moderate` all until 5 days before, half after; `strict` half until 7 days
+before, nothing after. A provider's or operator's cancellation refunds everything."""
 Condition = Literal["new", "as_new", "good", "used", "for_parts", "not_applicable"]
 Visibility = Literal["network", "public"]
 ListingStatus = Literal["draft", "published", "paused", "archived", "expired"]
@@ -93,6 +97,8 @@ class Listing(Schema):
     confirmed (or paid) this long after acceptance."""
     min_reservation_hours: int = 1
     max_reservation_hours: int = 8784
+    cancellation_policy: CancellationPolicy = "flexible"
+    """Services: what a requester's cancellation of a paid booking refunds (copied onto each booking)."""
 
 
 class ListingCreate(Input):
@@ -121,6 +127,7 @@ class ListingCreate(Input):
     response_time_hours: ResponseHours = 48
     min_reservation_hours: ReservationHours = 1
     max_reservation_hours: ReservationHours = 8784
+    cancellation_policy: CancellationPolicy = "flexible"
 
 
 class ListingUpdate(Input):
@@ -145,3 +152,4 @@ class ListingUpdate(Input):
     response_time_hours: ResponseHours | msgspec.UnsetType = msgspec.UNSET
     min_reservation_hours: ReservationHours | msgspec.UnsetType = msgspec.UNSET
     max_reservation_hours: ReservationHours | msgspec.UnsetType = msgspec.UNSET
+    cancellation_policy: CancellationPolicy | msgspec.UnsetType = msgspec.UNSET

@@ -10,7 +10,8 @@ from typing import Annotated, Literal
 import msgspec
 
 from schemas.base import Input, Schema
-from schemas.listings import Amount, PriceKind
+from schemas.listings import Amount, CancellationPolicy, PriceKind
+from schemas.payments import PriceBreakdown
 from schemas.types import LONG_TEXT_PATTERN, Timestamp
 
 ReservationStatus = Literal[
@@ -74,6 +75,13 @@ class Reservation(Schema):
     """What the caller may do next."""
     events: list[ReservationEvent] = msgspec.field(default_factory=list)
     """The reservation's history, on `GET /v1/reservations/{id}` and after an action."""
+    price: PriceBreakdown | None = None
+    """A priced service's price, fixed when it was requested (see `GET /v1/reservations/{id}/payment`)."""
+    payment_failure: str | None = None
+    cancellation_policy: CancellationPolicy | None = None
+    """A priced booking's policy, copied from the listing when requested: what the requester's
+    cancellation after payment refunds (see the listing's `cancellation_policy`)."""
+    """Why the last payment attempt failed; the reservation keeps awaiting payment until it expires."""
 
 
 class ReservationCreate(Input):

@@ -17,7 +17,8 @@ COLUMNS = """l.id, l.organisation_id, l.network_id, l.zone_id, l.direction, l.ca
     l.description, l.unit, l.quantity, l.available_quantity, l.capacity, l.capacity_period, l.price_kind,
     l.price_cents, l.currency, l.condition, l.waste_code, l.hazardous, l.latitude, l.longitude,
     l.available_from, l.available_until, l.photos, l.visibility, l.status, l.version, l.created_at,
-    l.updated_at, l.published_at, l.response_time_hours, l.min_reservation_hours, l.max_reservation_hours"""
+    l.updated_at, l.published_at, l.response_time_hours, l.min_reservation_hours, l.max_reservation_hours,
+    l.cancellation_policy"""
 
 # Who may read a listing; $1 the acting organisation, $2 the networks the caller operates,
 # $3 whether the caller is a platform administrator. Its own organisation sees every listing;

@@ -14,7 +14,15 @@ from decimal import Decimal
 
 import msgspec
 
-from schemas.listings import CapacityPeriod, Condition, Direction, Nature, PriceKind, Visibility
+from schemas.listings import (
+    CancellationPolicy,
+    CapacityPeriod,
+    Condition,
+    Direction,
+    Nature,
+    PriceKind,
+    Visibility,
+)
 
 MAX_AMOUNT = Decimal("99999999999.999")
 
@@ -66,6 +74,7 @@ class Draft(msgspec.Struct, kw_only=True):
     response_time_hours: int = 48
     min_reservation_hours: int = 1
     max_reservation_hours: int = 8784
+    cancellation_policy: CancellationPolicy = "flexible"
 
 
 FieldErrors = list[dict[str, str]]

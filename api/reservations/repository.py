@@ -14,11 +14,13 @@ import msgspec
 from api.db.pool import Connection
 from api.reservations.capacity import Held
 from schemas.memberships import MembershipStatus
+from schemas.payments import PriceBreakdown
 from schemas.reservations import Reservation, ReservationEvent, ReservationStatus
 
 COLUMNS = """r.id, r.network_id, r.listing_id, r.provider_id, r.requester_id, r.status,
     lower(r.period) AS start, upper(r.period) AS "end", r.quantity, r.unit, r.price_kind, r.message,
-    r.expires_at, r.reason, r.cancelled_by, r.version, r.created_at, r.updated_at"""
+    r.expires_at, r.reason, r.cancelled_by, r.version, r.created_at, r.updated_at,
+    r.amount_cents, r.fee_cents, r.currency, r.payment_failure, r.cancellation_policy"""
 
 # Who may read a reservation: $1 the acting organisation, $2 the networks the caller operates,
 # $3 whether the caller is a platform administrator.
@@ -31,7 +33,13 @@ DUE = """((r.status IN ('requested', 'accepted', 'awaiting_payment') AND r.expir
 
 
 def _reservation(row: Any) -> Reservation:
-    return msgspec.convert(dict(row), Reservation)
+    values = dict(row)
+    amount, fee, currency = values.pop("amount_cents"), values.pop("fee_cents"), values.pop("currency")
+    if amount is not None:
+        values["price"] = PriceBreakdown(
+            amount_cents=amount, fee_cents=fee, provider_share_cents=amount - fee, currency=currency
+        )
+    return msgspec.convert(values, Reservation)
 
 
 async def get(conn: Connection, reservation_id: uuid.UUID) -> Reservation | None:
@@ -48,7 +56,7 @@ async def get_for_update(conn: Connection, reservation_id: uuid.UUID) -> tuple[R
         return None
     values = dict(row)
     now: datetime = values.pop("db_now")
-    return msgspec.convert(values, Reservation), now
+    return _reservation(values), now
 
 
 async def now(conn: Connection) -> datetime:
@@ -97,13 +105,15 @@ async def insert(
     quantity: Decimal,
     message: str,
     created_by: uuid.UUID,
+    price: PriceBreakdown | None = None,
 ) -> Reservation:
     """A new request; it expires after the listing's response time, and at the latest at its start."""
     row = await conn.fetchrow(
         f"""INSERT INTO reservations AS r (network_id, listing_id, provider_id, requester_id, status, period,
-                quantity, unit, price_kind, message, expires_at, created_by)
+                quantity, unit, price_kind, message, expires_at, created_by,
+                amount_cents, fee_cents, currency, cancellation_policy)
             VALUES ($1, $2, $3, $4, 'requested', tstzrange($5, $6, '[)'), $7, $8, $9, $10,
-                    least(now() + make_interval(hours => $11), $5), $12)
+                    least(now() + make_interval(hours => $11), $5), $12, $13, $14, $15, $16)
             RETURNING {COLUMNS}""",
         listing.network_id,
         listing.id,
@@ -117,12 +127,16 @@ async def insert(
         message,
         listing.response_time_hours,
         created_by,
+        None if price is None else price.amount_cents,
+        None if price is None else price.fee_cents,
+        None if price is None else price.currency,
+        None if price is None else listing.cancellation_policy,
     )
     return _reservation(row)
 
 
 # Columns an action may set; the service decides which.
-SETTABLE = frozenset({"expires_at", "reason", "cancelled_by", "whole"})
+SETTABLE = frozenset({"expires_at", "reason", "cancelled_by", "whole", "payment_failure"})
 
 
 async def update(

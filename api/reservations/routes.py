@@ -10,6 +10,7 @@ from litestar import Controller, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from stripe import StripeClient
 
 from api.actions import ETAG, LOCATION, Action, with_actions
 from api.auth.principal import Principal
@@ -23,6 +24,8 @@ from api.errors import (
 )
 from api.http import LimitQuery, etag
 from api.openapi import BEARER, problem_responses
+from api.payments.service import ProviderCannotTakePaymentsError
+from api.payments.stripe_client import PaymentProviderError, PaymentProviderUnavailableError
 from api.reservations import service
 from api.reservations.lifecycle import RESERVATION
 from api.reservations.rules import (
@@ -88,6 +91,7 @@ class ListingReservationController(Controller):
             InsufficientCapacityError,
             ListingNotBookableError,
             PaymentsNotConfiguredError,
+            ProviderCannotTakePaymentsError,
         ),
     )
     async def create_reservation(
@@ -141,9 +145,11 @@ async def _act(
     action: str,
     data: msgspec.Struct | None,
     if_match: str | None,
+    *,
+    stripe: StripeClient | None = None,
 ) -> Response[Reservation]:
     assert data is None or isinstance(data, ReservationDecline | ReservationCancel)
-    return _tagged(await service.act(conn, principal, reservation_id, action, data, if_match))
+    return _tagged(await service.act(conn, principal, reservation_id, action, data, if_match, stripe))
 
 
 _ANY_TIME = (
@@ -155,8 +161,18 @@ ACTIONS = {
         "Accept a reservation request",
         "The provider (an active member) accepts: capacity is held from then on, checked again with the "
         "listing locked (409 `insufficient-capacity` with `free_capacity` when it no longer fits). A free "
-        f"listing goes to `accepted`, a priced one to `awaiting_payment`. {_ANY_TIME}",
-        errors=(InsufficientCapacityError, ListingNotBookableError),
+        "listing goes to `accepted`, a priced one to `awaiting_payment`: its PaymentIntent (a destination "
+        "charge to the provider's account, the network's fee as application fee) is created before the "
+        "answer, and `GET /v1/reservations/{id}/payment` gives its `client_secret` to the requester. A "
+        "503 `payment-provider-unavailable` changed nothing here: retry, the retry reuses what Stripe "
+        f"made. {_ANY_TIME}",
+        errors=(
+            InsufficientCapacityError,
+            ListingNotBookableError,
+            ProviderCannotTakePaymentsError,
+            PaymentProviderUnavailableError,
+            PaymentProviderError,
+        ),
     ),
     "decline": Action(
         "Decline a reservation request",
@@ -170,8 +186,11 @@ ACTIONS = {
     "cancel": Action(
         "Cancel a reservation",
         "Either side, or an operator of the network, cancels before the start, with a `reason`; held "
-        f"capacity is freed. {_ANY_TIME}",
+        "capacity is freed. A paid booking is refunded through Stripe: in full when the provider or an "
+        "operator cancels, by the booking's `cancellation_policy` when the requester does (see "
+        f"`GET /v1/reservations/{{id}}/payment`). {_ANY_TIME}",
         ReservationCancel,
+        errors=(PaymentProviderUnavailableError, PaymentProviderError),
     ),
     "complete": Action(
         "Complete a reservation early",
@@ -181,7 +200,15 @@ ACTIONS = {
 }
 
 
-@with_actions(RESERVATION, ACTIONS, answer=Reservation, act=_act, if_match=True, etag=True)
+@with_actions(
+    RESERVATION,
+    ACTIONS,
+    answer=Reservation,
+    act=_act,
+    if_match=True,
+    etag=True,
+    dependencies={"stripe": StripeClient | None},
+)
 class ReservationController(Controller):
     path = "/v1/reservations"
     tags = ("reservations",)

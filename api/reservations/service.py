@@ -17,6 +17,7 @@ from typing import Any
 
 import asyncpg
 import msgspec
+import stripe
 
 from api.auth import policy
 from api.auth.principal import Principal
@@ -28,11 +29,14 @@ from api.inputs import query_instant
 from api.lifecycle import IllegalTransitionError
 from api.listings import repository as listings
 from api.listings.service import get_listing
+from api.payments import repository as payments
+from api.payments.service import open_intent, quote, refund_on_cancel, reservation_payment
 from api.reservations import repository, rules
 from api.reservations.capacity import free_intervals, min_free
 from api.reservations.lifecycle import HOLDS_CAPACITY, RESERVATION, actors_for, allowed_for, due
 from api.reservations.rules import ListingNotBookableError
 from schemas.pagination import Page
+from schemas.payments import ReservationPayment
 from schemas.reservations import (
     Availability,
     FreeInterval,
@@ -101,6 +105,7 @@ async def create_reservation(
     free = min_free(capacity, await repository.held(conn, listing.id, start, end), start, end)
     if quantity > free:
         raise rules.capacity_error(listing, free)
+    price = await quote(conn, listing, quantity, start, end)
     RESERVATION.step(None, "request", "requester")
     reservation = await repository.insert(
         conn,
@@ -111,6 +116,7 @@ async def create_reservation(
         quantity=quantity,
         message=data.message,
         created_by=user.id,
+        price=price,
     )
     event = await repository.insert_event(
         conn, reservation.id, "request", None, "requested", user.id, "requester", None
@@ -182,6 +188,9 @@ async def _apply(
 ) -> Reservation:
     """Write one transition: the row, its event, its outbox rows. Returns the reservation as it now is."""
     await repository.update(conn, reservation.id, to_status, fields)
+    if reservation.status == "awaiting_payment" and to_status in ("expired", "cancelled"):
+        # Cancelled at Stripe once this commits (`api.payments.sweep`): a call never rolls back.
+        await payments.request_cancel(conn, reservation.id)
     await repository.insert_event(
         conn, reservation.id, action, reservation.status, to_status, actor[0], actor[1], fields.get("reason")
     )
@@ -232,11 +241,13 @@ async def act(
     action: str,
     body: ReservationDecline | ReservationCancel | None,
     if_match: str | None,
+    stripe_client: stripe.StripeClient | None = None,
 ) -> Reservation:
     """Apply one action of the reservation lifecycle for the caller's role, with its event and outbox rows.
 
     Every reservation action comes here: the step `RESERVATION` allows from the status the clock
-    leaves (409 otherwise, 403 for the other party's action, 412 for a stale `If-Match`)."""
+    leaves (409 otherwise, 403 for the other party's action, 412 for a stale `If-Match`). Accepting
+    a priced reservation creates its PaymentIntent with `stripe_client` before answering."""
     found = await repository.get_for_update(conn, reservation_id)
     if found is None:
         policy.authenticated(principal)
@@ -275,9 +286,31 @@ async def act(
     step = RESERVATION.step(reservation.status, action, role, facts)
     if action == "accept":  # the one action that starts holding capacity
         await _apply_holding(conn, reservation, step.to_status, fields, (user.id, role))
+        if step.to_status == "awaiting_payment":
+            await open_intent(conn, stripe_client, reservation)
     else:
         await _apply(conn, reservation, action, step.to_status, fields, (user.id, role))
+        if action == "cancel" and reservation.status == "confirmed":
+            await refund_on_cancel(conn, stripe_client, reservation, role, now)
     return await get_reservation(conn, principal, reservation.id)
+
+
+async def settle(conn: Connection, reservation_id: uuid.UUID, succeeded: bool, failure: str | None) -> None:
+    """Apply what the payment provider says of a reservation's payment: `pay` (the system's action)
+    once it succeeded, the reason of a failed attempt otherwise; nothing unless it awaits payment.
+
+    A success is applied even past the payment deadline the clock would expire it at: the money is
+    taken, and a confirmed booking is what the requester paid for."""
+    found = await repository.get_for_update(conn, reservation_id)
+    if found is None or found[0].status != "awaiting_payment":
+        return
+    reservation = found[0]
+    if succeeded:
+        step = RESERVATION.step(reservation.status, "pay", "system")
+        fields: dict[str, Any] = {"expires_at": None, "payment_failure": None}
+        await _apply(conn, reservation, "pay", step.to_status, fields, (None, "system"))
+    elif failure != reservation.payment_failure:
+        await payments.set_failure(conn, reservation.id, failure)
 
 
 def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
@@ -372,3 +405,12 @@ async def sweep_due(conn: Connection, batch: int = SWEEP_BATCH) -> int:
             due(reservation.status, reservation.expires_at, reservation.start, reservation.end, now),
         )
     return len(rows)
+
+
+async def get_payment(
+    conn: Connection, principal: Principal, reservation_id: uuid.UUID
+) -> ReservationPayment:
+    """A priced reservation's payment, for its parties and the network's operators; the
+    `client_secret` the frontend confirms with goes to the requester only."""
+    reservation = await get_reservation(conn, principal, reservation_id)
+    return await reservation_payment(conn, principal, reservation, _roles(principal, reservation))

@@ -183,6 +183,19 @@ def cases(w: World) -> list[Case]:
         Case("GET", f"/v1/listings/{w.service_listing}/availability", (404, 404, 404, 404)),
         Case("GET", "/v1/reservations", (401, 200, 200, 200)),
         Case("GET", f"/v1/reservations/{w.reservation}", (401, 404, 404, 404)),
+        Case("GET", f"/v1/reservations/{w.reservation}/payment", (401, 404, 404, 404)),
+        Case("GET", f"/v1/networks/{n}/payment-fees", (401, 403, 403, 403)),
+        Case("GET", f"/v1/networks/{n}/payments", (401, 403, 403, 403)),
+        Case("PUT", f"/v1/networks/{n}/payment-fees", (401, 403, 403, 403), {"basis_points": 100}),
+        Case("POST", f"/v1/organisations/{a}/payment-account", (401, 403, 403, 403)),
+        Case("POST", f"/v1/organisations/{p}/payment-account", (401, 404, 404, 404)),
+        Case("GET", f"/v1/organisations/{a}/payment-account", (401, 403, 403, 403)),
+        Case(
+            "POST",
+            f"/v1/organisations/{a}/payment-account/onboarding-link",
+            (401, 403, 403, 403),
+            {"return_url": "https://carte.example.org/ok", "refresh_url": "https://carte.example.org/again"},
+        ),
         Case("GET", f"/v1/networks/{n}/impact", (401, 403, 403, 403)),
         Case("GET", f"/v1/networks/{n}/impact?format=csv", (401, 403, 403, 403)),
         # Public, but none of the wrong callers sees the network-only listing: see the test below.
@@ -257,6 +270,8 @@ PUBLIC = {
     ("GET", "/health/live"),
     ("GET", "/health/ready"),
     ("GET", "/metrics"),  # Prometheus; keep it off the public proxy (README, Operations)
+    # Stripe calls it without a token; it trusts only what Stripe-Signature verifies (tests/api/payments).
+    ("POST", "/v1/payments/stripe/webhook"),
     ("GET", "/.well-known/openid-configuration"),
     ("GET", "/.well-known/jwks.json"),
     ("GET", "/v1/networks"),
@@ -312,6 +327,13 @@ COVERED_TEMPLATES = {
     ("GET", "/v1/listings/{listing_id}/availability"),
     ("GET", "/v1/reservations"),
     ("GET", "/v1/reservations/{reservation_id}"),
+    ("GET", "/v1/reservations/{reservation_id}/payment"),
+    ("GET", "/v1/networks/{network_id}/payment-fees"),
+    ("GET", "/v1/networks/{network_id}/payments"),
+    ("PUT", "/v1/networks/{network_id}/payment-fees"),
+    ("POST", "/v1/organisations/{organisation_id}/payment-account"),
+    ("GET", "/v1/organisations/{organisation_id}/payment-account"),
+    ("POST", "/v1/organisations/{organisation_id}/payment-account/onboarding-link"),
     *(
         ("POST", f"/v1/{things}/{{{thing}_id}}/{action}")
         for things, (thing, actions) in ACTION_ROUTES.items()

@@ -1,0 +1,326 @@
+"""Rules for payments: providers' connected accounts, the price of a booking, its PaymentIntent.
+
+Accounts are Stripe **Express** accounts: Stripe hosts the onboarding and the provider's dashboard
+(identity checks, bank details, payouts), the platform keeps control of the charge. Charges are
+*destination charges*: the platform creates the PaymentIntent, the provider's account is
+`transfer_data.destination` and `on_behalf_of` (it is the merchant of record, its statement
+descriptor shows), and the network's fee is the `application_fee_amount`.
+
+Every Stripe call is made inside the request's transaction with an idempotency key derived from our
+ids: should the call time out, or the answer be lost, the transaction rolls back, and the retry sends
+the same key and gets the object Stripe made the first time, so a retried accept never charges twice.
+The PaymentIntent id is stored in the transaction that moves the reservation to `awaiting_payment`,
+before the caller gets the answer; the partial unique index `payment_intents_one_live` keeps one
+live PaymentIntent per reservation.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+import stripe
+from stripe.params import PaymentIntentCreateParams
+
+from api.auth import policy
+from api.auth.principal import Principal
+from api.db.pool import Connection
+from api.errors import ConflictError, NotFoundError, RequestValidationError
+from api.http import check_if_match
+from api.organisations.service import _visible_facts
+from api.payments import pricing, repository
+from api.payments.repository import Intent
+from api.payments.stripe_client import failure, require
+from schemas.listings import Listing
+from schemas.payments import (
+    Dispute,
+    NetworkFees,
+    NetworkFeesUpdate,
+    OnboardingLink,
+    OnboardingLinkCreate,
+    PaymentAccount,
+    PriceBreakdown,
+    Refund,
+    ReservationPayment,
+)
+from schemas.reservations import Reservation
+
+# Where connected accounts are opened: the networks are French territorial programmes.
+ACCOUNT_COUNTRY = "FR"
+
+
+class ProviderCannotTakePaymentsError(ConflictError):
+    slug, title_text = "provider-cannot-take-payments", "The provider cannot take payments yet"
+
+
+class NoPaymentError(ConflictError):
+    slug, title_text = "no-payment", "This reservation has no payment"
+
+
+def intent_key(reservation_id: uuid.UUID) -> str:
+    return f"reservation:{reservation_id}:payment-intent"
+
+
+def account_state(account: stripe.Account) -> dict[str, object]:
+    """The columns of `payment_accounts` from Stripe's account object."""
+    requirements = account.requirements
+    due = (requirements.currently_due if requirements is not None else None) or []
+    return {
+        "charges_enabled": bool(account.charges_enabled),
+        "payouts_enabled": bool(account.payouts_enabled),
+        "details_submitted": bool(account.details_submitted),
+        "requirements": [str(item) for item in due],
+    }
+
+
+async def create_account(
+    conn: Connection, client: stripe.StripeClient | None, principal: Principal, organisation_id: uuid.UUID
+) -> tuple[PaymentAccount, bool]:
+    """Open the organisation's Express connected account (its administrators only); (account, created).
+    An organisation has one: asking again answers the one it has."""
+    _, visible = await _visible_facts(conn, principal, organisation_id, for_update=True)
+    policy.organisation_admin(principal, organisation_id, visible=visible)
+    existing = await repository.account(conn, organisation_id)
+    if existing is not None:
+        return existing, False
+    stripe_client = require(client)
+    try:
+        account = await stripe_client.v1.accounts.create_async(
+            {
+                "type": "express",
+                "country": ACCOUNT_COUNTRY,
+                "capabilities": {"card_payments": {"requested": True}, "transfers": {"requested": True}},
+                "metadata": {"organisation_id": str(organisation_id)},
+            },
+            {"idempotency_key": f"organisation:{organisation_id}:account"},
+        )
+    except stripe.StripeError as exc:
+        raise failure(exc) from exc
+    await repository.insert_account(conn, organisation_id, account.id)
+    await repository.update_account(conn, account.id, **account_state(account))  # type: ignore[arg-type]
+    stored = await repository.account(conn, organisation_id)
+    assert stored is not None
+    return stored, True
+
+
+async def get_account(conn: Connection, principal: Principal, organisation_id: uuid.UUID) -> PaymentAccount:
+    """The organisation's connected account as Stripe last described it (its people only)."""
+    _, visible = await _visible_facts(conn, principal, organisation_id)
+    policy.organisation_member(principal, organisation_id, visible=visible)
+    account = await repository.account(conn, organisation_id)
+    if account is None:
+        raise NotFoundError("this organisation has no payment account; its administrator opens one")
+    return account
+
+
+async def onboarding_link(
+    conn: Connection,
+    client: stripe.StripeClient | None,
+    principal: Principal,
+    organisation_id: uuid.UUID,
+    data: OnboardingLinkCreate,
+) -> OnboardingLink:
+    """A single-use link to Stripe's hosted onboarding of the organisation's account (administrators)."""
+    _, visible = await _visible_facts(conn, principal, organisation_id)
+    policy.organisation_admin(principal, organisation_id, visible=visible)
+    account = await repository.account(conn, organisation_id)
+    if account is None:
+        raise NotFoundError("this organisation has no payment account; open one first")
+    try:
+        link = await require(client).v1.account_links.create_async(
+            {
+                "account": account.stripe_account_id,
+                "type": "account_onboarding",
+                "return_url": data.return_url,
+                "refresh_url": data.refresh_url,
+            }
+        )
+    except stripe.StripeError as exc:
+        raise failure(exc) from exc
+    return OnboardingLink(url=link.url, expires_at=datetime.fromtimestamp(link.expires_at, UTC))
+
+
+async def quote(
+    conn: Connection, listing: Listing, quantity: Decimal, start: datetime, end: datetime
+) -> PriceBreakdown | None:
+    """The price of booking a priced listing, once its provider can take payments (409 otherwise);
+    None for a free one."""
+    if listing.price_kind == "free":
+        return None
+    cents = pricing.amount(listing, quantity, start, end)
+    account = await repository.account(conn, listing.organisation_id)
+    if account is None or not account.charges_enabled:
+        state = "has no payment account" if account is None else "has not finished Stripe's onboarding"
+        raise ProviderCannotTakePaymentsError(
+            f"the provider {state}, so this priced service cannot be paid for yet",
+            extra={"requirements": account.requirements if account else []},
+        )
+    fees = await repository.fees(
+        conn, listing.network_id, await repository.is_ess(conn, listing.organisation_id)
+    )
+    assert listing.currency is not None  # pricing.amount refuses a price without one
+    return pricing.breakdown(cents, listing.currency, fees.basis_points, fees.fixed_cents)
+
+
+async def open_intent(
+    conn: Connection, client: stripe.StripeClient | None, reservation: Reservation
+) -> Intent:
+    """Create (or, on a retry, find again) the reservation's PaymentIntent and store it."""
+    existing = await repository.live_intent(conn, reservation.id)
+    if existing is not None:
+        return existing
+    price = reservation.price
+    if price is None:
+        raise NoPaymentError("this reservation was requested without a price")
+    account = await repository.account(conn, reservation.provider_id)
+    if account is None or not account.charges_enabled:
+        raise ProviderCannotTakePaymentsError("the provider's payment account cannot take charges now")
+    params: PaymentIntentCreateParams = {
+        "amount": price.amount_cents,
+        "currency": price.currency.lower(),
+        "transfer_data": {"destination": account.stripe_account_id},
+        "on_behalf_of": account.stripe_account_id,
+        "automatic_payment_methods": {"enabled": True},
+        "metadata": {"reservation_id": str(reservation.id)},
+    }
+    if price.fee_cents > 0:
+        params["application_fee_amount"] = price.fee_cents
+    try:
+        created = await require(client).v1.payment_intents.create_async(
+            params, {"idempotency_key": intent_key(reservation.id)}
+        )
+    except stripe.StripeError as exc:
+        raise failure(exc) from exc
+    intent = Intent(
+        stripe_id=created.id,
+        reservation_id=reservation.id,
+        amount_cents=price.amount_cents,
+        fee_cents=price.fee_cents,
+        currency=price.currency,
+        destination=account.stripe_account_id,
+        client_secret=created.client_secret or "",
+        status=created.status,
+        last_error=None,
+    )
+    await repository.insert_intent(conn, intent)
+    return intent
+
+
+def last_error(intent: stripe.PaymentIntent) -> str | None:
+    error = intent.last_payment_error
+    if error is None:
+        return None
+    return str(error.message or error.code or "the payment failed")
+
+
+async def reservation_payment(
+    conn: Connection, principal: Principal, reservation: Reservation, roles: list[str]
+) -> ReservationPayment:
+    """The reservation's live PaymentIntent; its `client_secret` for the requester only."""
+    intent = await repository.live_intent(conn, reservation.id)
+    if intent is None or reservation.price is None:
+        raise NoPaymentError(
+            "this reservation has no payment: it is free, or not accepted yet, or its payment was cancelled"
+        )
+    return ReservationPayment(
+        reservation_id=reservation.id,
+        payment_intent_id=intent.stripe_id,
+        client_secret=intent.client_secret if "requester" in roles else None,
+        price=reservation.price,
+        status=intent.status,
+        last_error=intent.last_error,
+        refunds=await repository.refunds_of(conn, reservation.id),
+        dispute=None
+        if intent.dispute_status is None
+        else Dispute(status=intent.dispute_status, reason=intent.dispute_reason or ""),
+    )
+
+
+def _fees(row: Any) -> tuple[NetworkFees, int]:
+    values = dict(row)
+    version: int = values.pop("version")
+    return msgspec.convert(values, NetworkFees), version
+
+
+async def get_fees(conn: Connection, principal: Principal, network_id: uuid.UUID) -> tuple[NetworkFees, int]:
+    """The network's commission, for its operators; (fees, the network's version for `If-Match`)."""
+    policy.network_operator(principal, network_id)
+    row = await repository.network_fees(conn, network_id)
+    if row is None:
+        raise NotFoundError("no such network")
+    return _fees(row)
+
+
+async def set_fees(
+    conn: Connection,
+    principal: Principal,
+    network_id: uuid.UUID,
+    data: NetworkFeesUpdate,
+    if_match: str | None,
+) -> tuple[NetworkFees, int]:
+    """Set the network's commission (its operators); applies to reservations requested from now on,
+    whose price is fixed when they are requested."""
+    policy.network_operator(principal, network_id)
+    row = await repository.network_fees(conn, network_id, for_update=True)
+    if row is None:
+        raise NotFoundError("no such network")
+    check_if_match(if_match, row["version"])
+    if (data.ess_basis_points is None) != (data.ess_fixed_cents is None):
+        missing = "ess_fixed_cents" if data.ess_fixed_cents is None else "ess_basis_points"
+        message = "set both ESS parts of the fee, or neither"
+        raise RequestValidationError(
+            f"body.{missing}: {message}",
+            extra={"errors": [{"path": f"body.{missing}", "message": message, "source": "body"}]},
+        )
+    values = (data.basis_points, data.fixed_cents, data.ess_basis_points, data.ess_fixed_cents)
+    return _fees(await repository.set_network_fees(conn, network_id, values))
+
+
+async def refund_on_cancel(
+    conn: Connection,
+    client: stripe.StripeClient | None,
+    reservation: Reservation,
+    by: str,
+    now: datetime,
+) -> Refund | None:
+    """Refund a paid booking being cancelled: in full when the provider, an operator or the system
+    (a payment arriving after the booking ended) cancels, the share its policy says when the
+    requester does, through Stripe (reversing the transfer to the
+    provider; the platform's fee is given back only with a full refund). None when nothing is due."""
+    captured = await repository.captured_intent(conn, reservation.id)
+    if captured is None or reservation.price is None:
+        return None
+    intent_id, captured_cents, refunded_cents = captured
+    policy = reservation.cancellation_policy or "flexible"
+    cents = min(
+        pricing.refund_cents(captured_cents, policy, by, reservation.start, now),
+        captured_cents - refunded_cents,
+    )
+    if cents <= 0:
+        return None
+    whole = cents == captured_cents
+    try:
+        made = await require(client).v1.refunds.create_async(
+            {
+                "payment_intent": intent_id,
+                "amount": cents,
+                "reverse_transfer": True,
+                "refund_application_fee": whole,
+                "metadata": {"reservation_id": str(reservation.id), "cancelled_by": by},
+            },
+            {"idempotency_key": f"reservation:{reservation.id}:refund"},
+        )
+    except stripe.StripeError as exc:
+        raise failure(exc) from exc
+    share = "in full" if whole else f"{cents} of {captured_cents} cents ({policy} policy)"
+    refund = Refund(
+        stripe_id=made.id,
+        amount_cents=cents,
+        status=made.status or "pending",
+        reason=f"cancelled by the {by}, {share}",
+    )
+    await repository.insert_refund(conn, refund, reservation.id, intent_id)
+    return refund
