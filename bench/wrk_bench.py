@@ -66,6 +66,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--reuse", action="store_true", help="keep the database of a previous run")
     parser.add_argument("--explain", type=int, default=0, metavar="N", help="time a sample of searches one "
                         "by one and print EXPLAIN (ANALYZE, BUFFERS) of the N slowest")  # fmt: skip
+    parser.add_argument("--py-spy", type=Path, default=None, metavar="DIR", help="sample the Symbiose "
+                        "servers' measured rows with py-spy (on PATH) into DIR, and summarise")  # fmt: skip
     parser.add_argument("--data-dir", type=Path, default=ROOT / "var" / "bench")
     return parser.parse_args(argv)
 
@@ -201,8 +203,25 @@ async def measure(
         await asyncio.to_thread(wrk, server.port, warm, args.warmup, args, wrap=wrap)
     before_cache = await cache_counters(server.port) if cache else None
     pg = await PostgresCpu.of(dsn)
+    spy = None
+    if args.py_spy is not None and label != "bare":
+        assert server.process is not None
+        args.py_spy.mkdir(parents=True, exist_ok=True)
+        profile = args.py_spy / f"{part}-{label}-{int(time.time())}.txt"
+        # fmt: off
+        spy = subprocess.Popen(  # noqa: ASYNC220
+            ["py-spy", "record", "--pid", str(server.process.pid), "--duration", str(int(args.seconds)),
+             "--rate", "200", "--format", "raw", "--output", str(profile), "--nonblocking"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        # fmt: on
     pg_before, cpu_before = pg.seconds(), server.cpu_s()
     result = await asyncio.to_thread(wrk, server.port, measured, args.seconds, args, wrap=wrap)
+    if spy is not None:
+        await asyncio.to_thread(spy.wait)
+        from bench.pyspy_summary import summarise
+
+        print(f"py-spy ({profile}):\n{summarise(profile)}")
     cpu, pg_after = server.cpu_s() - cpu_before, pg.seconds()
     counters = None
     if before_cache is not None:
