@@ -44,7 +44,7 @@ from api.networks.routes import NetworkController
 from api.observability import RequestContext, logging_config
 from api.openapi import ContractPlugin, docs_assets_router, openapi_config
 from api.organisations.routes import InvitationController, OrganisationController
-from api.ratelimit import UNLIMITED_PATHS, rate_limits
+from api.ratelimit import UNLIMITED_PATHS, rate_limit_stores, rate_limits
 from api.reservations.routes import ListingReservationController, ReservationController
 from api.reservations.service import SWEEP_BATCH, sweep_due
 from api.search.routes import SearchController
@@ -162,6 +162,7 @@ def create_app(settings: Settings) -> Litestar:
         exception_handlers={**exception_handlers(), **unavailable_handlers()},
         request_class=InputRequest,
         before_request=check_request,
+        stores=rate_limit_stores(),
         type_decoders=type_decoders(),
         openapi_config=openapi_config(),
         logging_config=logging_config(settings.log_level, settings.log_format),
