@@ -1,6 +1,6 @@
 """Reads and computed searches under wrk, Symbiose beside a bare endpoint, in one run.
 
-    uv run python bench/wrk_bench.py                                # 100 000 listings, ~6 min on 2 cores
+    uv run python bench/wrk_bench.py                                # 100 000 listings, ~5 min on 2 cores
     uv run python bench/wrk_bench.py --listings 10000 --seconds 10  # about 1.5 minutes
     uv run python bench/wrk_bench.py --help
 
@@ -66,8 +66,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--reuse", action="store_true", help="keep the database of a previous run")
     parser.add_argument("--explain", type=int, default=0, metavar="N", help="time a sample of searches one "
                         "by one and print EXPLAIN (ANALYZE, BUFFERS) of the N slowest")  # fmt: skip
-    parser.add_argument("--py-spy", type=Path, default=None, metavar="DIR", help="sample the Symbiose "
-                        "servers' measured rows with py-spy (on PATH) into DIR, and summarise")  # fmt: skip
+    parser.add_argument("--py-spy", type=Path, default=None, metavar="DIR", help="sample every "
+                        "server's measured rows with py-spy (on PATH) into DIR, and summarise")  # fmt: skip
     parser.add_argument("--data-dir", type=Path, default=ROOT / "var" / "bench")
     return parser.parse_args(argv)
 
@@ -204,7 +204,7 @@ async def measure(
     before_cache = await cache_counters(server.port) if cache else None
     pg = await PostgresCpu.of(dsn)
     spy = None
-    if args.py_spy is not None and label != "bare":
+    if args.py_spy is not None:
         assert server.process is not None
         args.py_spy.mkdir(parents=True, exist_ok=True)
         profile = args.py_spy / f"{part}-{label}-{int(time.time())}.txt"
