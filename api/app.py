@@ -56,7 +56,7 @@ from api.payments.routes import (
 )
 from api.payments.stripe_client import create_stripe, provide_stripe
 from api.payments.webhooks import cancel_requested, reconcile
-from api.ratelimit import UNLIMITED_PATHS, rate_limits
+from api.ratelimit import UNLIMITED_PATHS, rate_limit_stores, rate_limits
 from api.reservations.routes import ListingReservationController, ReservationController
 from api.reservations.service import SWEEP_BATCH, sweep_due
 from api.search.routes import SearchController
@@ -203,6 +203,7 @@ def create_app(settings: Settings) -> Litestar:
         exception_handlers={**exception_handlers(), **unavailable_handlers()},
         request_class=InputRequest,
         before_request=check_request,
+        stores=rate_limit_stores(),
         type_decoders=type_decoders(),
         openapi_config=openapi_config(),
         logging_config=logging_config(settings.log_level, settings.log_format),

@@ -10,13 +10,14 @@ Litestar runs middleware only for matched routes; 404 and 405 answers need a req
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import re
 import time
 import uuid
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, cast
 
 from litestar.enums import ScopeType
 from litestar.logging.config import LoggingConfig
@@ -86,6 +87,31 @@ class RequestContext:
                 },
             )
             _request_id.reset(token)
+
+
+class FreezeAfterStartup:
+    """Once the application has started, moves every object alive then out of the garbage
+    collector's reach (`gc.freeze`): the routes, schemas, settings and pool live as long as the
+    process, and a full collection walked them all (over 100 000 objects, about 100 ms on the
+    shared 2-core machine, a pause every request in flight waited through). Garbage made by
+    requests is collected as before. For the served process only: tests build many apps in one.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:  # lifespan scopes too
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def freeze_when_started(message: dict[str, Any]) -> None:
+            if message["type"] == "lifespan.startup.complete":
+                gc.collect()
+                gc.freeze()
+            await send(message)
+
+        await self.app(scope, receive, cast("Send", freeze_when_started))
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -15,22 +15,72 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 from litestar import Request
 from litestar.exceptions import TooManyRequestsException
 from litestar.middleware.base import DefineMiddleware
-from litestar.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware, get_remote_address
-from litestar.types import Receive, Scope, Send
+from litestar.middleware.rate_limit import (
+    CacheObject,
+    RateLimitConfig,
+    RateLimitMiddleware,
+    get_remote_address,
+)
+from litestar.stores.base import Store
+from litestar.stores.memory import MemoryStore
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth.tokens import VerifiedToken
 from api.errors import TooManyRequestsError
+from api.security import set_headers
 from api.settings import Settings
 
 UNLIMITED_PATHS = ["/health", "/docs", "/docs-assets", "/metrics"]
 
 
+STORE = "rate_limit"
+"""The name of the store the limiters keep their windows in (`RateLimitConfig.store`)."""
+
+
+def _uncontended_lock() -> anyio.Lock:
+    """An anyio lock that does not yield to the event loop when it is free. anyio's default lock
+    yields on every acquire, even uncontended: the limiter takes its own lock and the store's twice
+    a request, three event-loop round trips that cost more than the rest of the limiter (and,
+    yielding while held, made other requests queue behind it). Exclusion is the same: a free lock
+    is taken at once, a held one is waited for."""
+    return anyio.Lock(fast_acquire=True)
+
+
+class WindowStore(MemoryStore):
+    """Litestar's in-memory store with an uncontended lock (see `_uncontended_lock`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = _uncontended_lock()
+
+
+def rate_limit_stores() -> dict[str, Store]:
+    """The app's `stores`: the limiters' windows, in memory."""
+    return {STORE: WindowStore()}
+
+
 class ProblemRateLimitMiddleware(RateLimitMiddleware):
     """Litestar's limiter, answering 429 as a problem with `Retry-After` (seconds until the
     window resets), besides the `RateLimit-*` headers every counted answer carries."""
+
+    def __init__(self, app: ASGIApp, config: RateLimitConfig) -> None:
+        super().__init__(app, config)
+        self._lock = _uncontended_lock()
+
+    def create_send_wrapper(self, send: Send, cache_object: CacheObject) -> Send:
+        """Litestar's wrapper, setting the `RateLimit-*` headers in one pass (`set_headers`)."""
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                values = self.create_response_headers(cache_object=cache_object)
+                set_headers(message, {k.lower().encode(): v.encode() for k, v in values.items()})
+            await send(message)
+
+        return send_wrapper
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from typing import Any
+from typing import Any, cast
 
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
@@ -28,23 +28,42 @@ HSTS = "max-age=31536000; includeSubDomains"
 _INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.DOTALL | re.IGNORECASE)
 
 
+def set_headers(message: Message, values: dict[bytes, bytes], keep: frozenset[bytes] = frozenset()) -> None:
+    """Set headers (lower-case names) on an `http.response.start` message in one pass over it: the
+    first header of each name is replaced and its repeats dropped, absent ones are appended; a name
+    in `keep` is left as it is when present. What `MutableScopeHeaders.__setitem__` does, without
+    scanning and decoding every header once per header set."""
+    pending = dict(values)
+    headers: list[tuple[bytes, bytes]] = []
+    for name, value in cast("list[tuple[bytes, bytes]]", message.get("headers", [])):
+        key = name.lower()
+        if key not in values:
+            headers.append((name, value))
+        elif key in pending:
+            headers.append((name, value) if key in keep else (key, pending[key]))
+            del pending[key]
+    headers.extend(pending.items())
+    message["headers"] = headers  # type: ignore[typeddict-unknown-key]
+
+
 def security_headers(settings: Settings) -> BeforeMessageSendHookHandler:
     """A `before_send` hook: it sees every answer, 404s and errors raised in middleware included."""
-    https = settings.public_url.startswith("https://")
+    common = {
+        b"x-content-type-options": b"nosniff",
+        b"referrer-policy": b"no-referrer",
+        b"x-frame-options": b"DENY",
+        b"content-security-policy": API_POLICY.encode(),
+    }
+    if settings.public_url.startswith("https://"):
+        common[b"strict-transport-security"] = HSTS.encode()
+    with_token = {**common, b"cache-control": b"no-store"}
+    keep = frozenset({b"content-security-policy"})
 
     async def add_headers(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start" or scope["type"] != ScopeType.HTTP:
             return
-        headers = MutableScopeHeaders.from_message(message)
-        headers["X-Content-Type-Options"] = "nosniff"
-        headers["Referrer-Policy"] = "no-referrer"
-        headers["X-Frame-Options"] = "DENY"
-        if "content-security-policy" not in headers:
-            headers["Content-Security-Policy"] = API_POLICY
-        if https:
-            headers["Strict-Transport-Security"] = HSTS
-        if any(name == b"authorization" for name, _ in scope["headers"]):
-            headers["Cache-Control"] = "no-store"
+        token = any(name == b"authorization" for name, _ in scope["headers"])
+        set_headers(message, with_token if token else common, keep)
 
     return add_headers
 

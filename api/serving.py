@@ -18,7 +18,7 @@ from types import FrameType
 import uvicorn
 
 from api.http_protocol import uvicorn_options
-from api.observability import RequestContext
+from api.observability import FreezeAfterStartup, RequestContext
 from api.settings import Settings
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -65,7 +65,7 @@ class _Server(uvicorn.Server):
 def run(asgi: RequestContext, settings: Settings, stop: StopRequest) -> None:
     """Serve `asgi` until a stop is asked; return once the application has shut down."""
     config = uvicorn.Config(
-        asgi,
+        FreezeAfterStartup(asgi),
         host=settings.symbiose_host,
         port=settings.symbiose_port,
         log_config=None,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 from api.app import create_asgi
-from api.observability import RequestContext
+from api.observability import FreezeAfterStartup
 from api.settings import Settings
 
 
@@ -28,5 +28,5 @@ def settings() -> Settings:
     )
 
 
-def create_app() -> RequestContext:
-    return create_asgi(settings())
+def create_app() -> FreezeAfterStartup:
+    return FreezeAfterStartup(create_asgi(settings()))
