@@ -32,6 +32,7 @@ from api.db.pool import (
     unavailable_handlers,
 )
 from api.errors import exception_handlers, problem_details_config
+from api.flows.routes import FlowController, NetworkFlowController, OrganisationFlowController
 from api.health.routes import HealthController
 from api.http import cursor_key_in, use_cursor_key
 from api.imports.routes import ImportController
@@ -140,6 +141,9 @@ def create_app(settings: Settings) -> Litestar:
             SearchController,
             ListingReservationController,
             ReservationController,
+            NetworkFlowController,
+            OrganisationFlowController,
+            FlowController,
             docs_assets_router(),
             metrics.MetricsController,
         ],
