@@ -52,6 +52,8 @@ from api.search.routes import SearchController
 from api.search.service import provide_viewer
 from api.security import DocsPolicyMiddleware, security_headers
 from api.settings import Settings
+from api.synergies import scoring
+from api.synergies.routes import NetworkSynergyController, OrganisationSynergyController, SynergyController
 from api.transfers.routes import (
     ListingTransferController,
     NetworkImpactController,
@@ -83,6 +85,9 @@ def create_app(settings: Settings) -> Litestar:
         raise ValueError("create_app needs a database URL; the CLI starts the embedded server first")
     dsn = settings.database_url
     use_cursor_key(cursor_key_in(settings.key_dir))
+    scoring.configure(
+        settings.synergy_weights, settings.synergy_half_distance_km, settings.synergy_max_distance_km
+    )
 
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncGenerator[None, None]:
@@ -144,6 +149,9 @@ def create_app(settings: Settings) -> Litestar:
             NetworkFlowController,
             OrganisationFlowController,
             FlowController,
+            NetworkSynergyController,
+            OrganisationSynergyController,
+            SynergyController,
             docs_assets_router(),
             metrics.MetricsController,
         ],

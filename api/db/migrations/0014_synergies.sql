@@ -46,6 +46,8 @@ CREATE TABLE synergies (
     -- What detection saw (ids and versions of the flows and listings): detection proposes a
     -- fingerprint once, so a re-run proposes nothing new unless its inputs changed.
     fingerprint text NOT NULL,
+    -- The same without the versions: which flows and listings, whatever their state.
+    inputs_key text NOT NULL,
     abandon_reason text CHECK (abandon_reason IN
         ('regulation', 'distance', 'quality', 'quantity', 'cost', 'no_interest', 'other')),
     abandon_note text,
@@ -56,6 +58,7 @@ CREATE TABLE synergies (
     CHECK ((status = 'abandoned') = (abandon_reason IS NOT NULL))
 );
 CREATE INDEX synergies_network_idx ON synergies (network_id, created_at DESC, id DESC);
+CREATE INDEX synergies_inputs_idx ON synergies (network_id, inputs_key);
 CREATE INDEX synergies_organisations_idx ON synergies USING gin (organisation_ids);
 
 CREATE TABLE synergy_events (
