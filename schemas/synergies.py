@@ -90,6 +90,18 @@ class SynergyStep(Input):
     """Recorded with the step, e.g. what the workshop concluded."""
 
 
+class SynergyStudy(SynergyStep, kw_only=True):
+    """Mark a potential synergy as studied."""
+
+
+class SynergyDismiss(SynergyStep, kw_only=True):
+    """Dismiss a potential synergy."""
+
+
+class SynergyStart(SynergyStep, kw_only=True):
+    """Start carrying out a studied synergy."""
+
+
 class SynergyAbandon(Input):
     reason: AbandonReason
     note: Note | None = None

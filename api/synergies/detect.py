@@ -228,7 +228,7 @@ async def detect(conn: Connection, network_id: uuid.UUID, config: Scoring | None
     counts = {"substitution": 0, "pooling": 0}
     already = 0
     for candidate in found:
-        explanation = msgspec.json.encode(candidate.explanation).decode()
+        explanation = msgspec.to_builtins(candidate.explanation)
         if candidate.fingerprint in fingerprints:
             already += 1
             continue

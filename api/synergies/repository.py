@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime
 from typing import Any
@@ -18,9 +17,7 @@ COLUMNS = """s.id, s.network_id, s.kind, s.status, s.category_id, s.organisation
 
 
 def to_synergy(row: Any) -> Synergy:
-    values = dict(row)
-    values["explanation"] = json.loads(values["explanation"])
-    return msgspec.convert(values, Synergy)
+    return msgspec.convert(dict(row), Synergy)
 
 
 async def get(conn: Connection, synergy_id: uuid.UUID, *, for_update: bool = False) -> Synergy | None:

@@ -30,7 +30,9 @@ from schemas.synergies import (
     SynergyNote,
     SynergyNoteCreate,
     SynergyStatus,
-    SynergyStep,
+    SynergyDismiss,
+    SynergyStart,
+    SynergyStudy,
 )
 
 _LIST_ERRORS = (RequestValidationError, InvalidCursorError, UnauthorizedError, ForbiddenError, NotFoundError)
@@ -131,20 +133,20 @@ ACTIONS = {
         "Mark a potential synergy as studied",
         f"{_OPERATOR} records that the synergy was studied (interviews, a workshop), with an optional "
         "`note`.",
-        SynergyStep,
+        SynergyStudy,
     ),
     "dismiss": Action(
         "Dismiss a potential synergy",
         f"{_OPERATOR} dismisses a proposal that makes no sense; detection does not propose it again "
         "unless the flows or listings it came from change. An optional `note`.",
-        SynergyStep,
+        SynergyDismiss,
     ),
     "start": Action(
         "Start carrying out a studied synergy",
         f"{_OPERATOR} records that the organisations are carrying it out; link the transfers and "
         "reservations that do (`POST /v1/synergies/{synergy_id}/exchanges`): the synergy is realised "
         "when one of them completes.",
-        SynergyStep,
+        SynergyStart,
     ),
     "abandon": Action(
         "Abandon a synergy",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncpg
 from litestar.testing import AsyncTestClient
 
 from api.observability import RequestContext
@@ -104,3 +105,30 @@ async def test_updates_need_the_current_etag_and_delete_removes(
     gone = await client.delete(url, headers={**headers, "if-match": '"2"'})
     assert gone.status_code == 204
     assert (await client.get(url, headers=headers)).status_code == 404
+
+
+async def test_a_suspended_member_reads_its_flows_but_changes_none(
+    client: AsyncTestClient[RequestContext], park: Park, db: asyncpg.Connection
+) -> None:
+    flow = await add_flow(client, park, park.carpenter)
+    await db.execute("UPDATE memberships SET status = 'suspended' WHERE organisation_id = $1", park.carpenter)
+    headers = park.alice.headers(park.carpenter)
+    assert (await client.get(f"/v1/flows/{flow['id']}", headers=headers)).status_code == 200
+    changed = await client.patch(
+        f"/v1/flows/{flow['id']}", json={"quantity": "1"}, headers={**headers, "if-match": '"1"'}
+    )
+    assert changed.status_code == 403
+    created = await client.post(
+        f"/v1/organisations/{park.carpenter}/flows",
+        json={"network_id": str(park.network), **flow_body()},
+        headers=headers,
+    )
+    assert created.status_code == 403
+    # The operator still records it.
+    assert (
+        await client.post(
+            f"/v1/networks/{park.network}/flows",
+            json={"organisation_id": str(park.carpenter), **flow_body()},
+            headers=park.as_operator(),
+        )
+    ).status_code == 201
