@@ -25,13 +25,13 @@ from schemas.synergies import (
     DetectionResult,
     Synergy,
     SynergyAbandon,
+    SynergyDismiss,
     SynergyExchangeCreate,
     SynergyKind,
     SynergyNote,
     SynergyNoteCreate,
-    SynergyStatus,
-    SynergyDismiss,
     SynergyStart,
+    SynergyStatus,
     SynergyStudy,
 )
 
