@@ -127,3 +127,47 @@ class DetectionResult(Schema):
     """Candidates whose inputs were already proposed (in any status, dismissed ones included)."""
     synergy_ids: list[uuid.UUID]
     """The new ones."""
+
+
+FunnelGroup = Literal["kind", "category", "zone", "month"]
+
+
+class FunnelRow(Schema):
+    key: str | None
+    """The kind, category id, zone id (of the first organisation's membership) or month (`2026-03`);
+    null for the total or an unknown zone."""
+    synergies: int
+    potential: int
+    studied: int
+    in_progress: int
+    realised: int
+    abandoned: int
+    dismissed: int
+    """Synergies in each status now."""
+    reached_studied: int
+    reached_in_progress: int
+    """Synergies that reached the stage at some point, wherever they are now."""
+    conversion_studied: float | None
+    """reached_studied / synergies."""
+    conversion_in_progress: float | None
+    """reached_in_progress / reached_studied."""
+    conversion_realised: float | None
+    """realised / reached_in_progress."""
+    abandonment_reasons: dict[str, int]
+    organisations_engaged: int
+    """Distinct organisations of the synergies that reached `studied` or further."""
+    mass_kg: float
+    co2e_avoided_kg: float
+    km_saved: float
+    trips_saved: int
+    """Summed over the completed transfers linked to realised synergies."""
+
+
+class FunnelReport(Schema):
+    network_id: uuid.UUID
+    group_by: FunnelGroup
+    date_from: Timestamp | None
+    date_to: Timestamp | None
+    """Synergies proposed in [date_from, date_to)."""
+    rows: list[FunnelRow]
+    total: FunnelRow

@@ -3,26 +3,32 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.response import Stream
 
 from api.actions import ETAG, LOCATION, Action, with_actions
 from api.auth.principal import Principal
 from api.db.pool import Connection
 from api.errors import ForbiddenError, NotFoundError, RequestValidationError, UnauthorizedError
 from api.http import InvalidCursorError, LimitQuery, etag
+from api.inputs import query_instant
 from api.lifecycle import IllegalTransitionError
 from api.openapi import BEARER, problem_responses
-from api.synergies import detect, service
+from api.synergies import detect, report, service
 from api.synergies.lifecycle import SYNERGY
 from api.synergies.service import ExchangeTakenError, NotStartedError
+from api.transfers.routes import Accept, DateFrom, DateTo
 from schemas.pagination import Page
 from schemas.synergies import (
     DetectionResult,
+    FunnelGroup,
+    FunnelReport,
     Synergy,
     SynergyAbandon,
     SynergyDismiss,
@@ -88,6 +94,47 @@ class NetworkSynergyController(Controller):
         explanation. A candidate whose inputs (ids and versions) were proposed before, in any status,
         is not proposed again: a re-run proposes nothing new unless flows or listings changed."""
         return await detect.detect_for(conn, principal, network_id)
+
+    @get(
+        "/report",
+        operation_id="getSynergyReport",
+        summary="The synergy funnel report for funders",
+        security=BEARER,
+        operation_class=report.FunnelOperation,
+        responses={
+            # The handler may answer a stream (CSV), so its JSON shape is stated here.
+            200: ResponseSpec(
+                FunnelReport,
+                description="The report as JSON; as `text/csv` (a line a group, then `network_total`)",
+                generate_examples=False,
+            ),
+            **problem_responses(RequestValidationError, UnauthorizedError, ForbiddenError, NotFoundError),
+        },
+    )
+    async def synergy_report(
+        self,
+        conn: NamedDependency[Connection],
+        principal: NamedDependency[Principal],
+        network_id: FromPath[uuid.UUID],
+        group_by: FromQuery[FunnelGroup] = "kind",
+        date_from: DateFrom = None,
+        date_to: DateTo = None,
+        format: FromQuery[Literal["json", "csv"] | None] = None,
+        accept: Accept = None,
+    ) -> Response[FunnelReport] | Stream:
+        """Over the synergies proposed in `[from, to)`, per `group_by`: how many are at each stage, how
+        many reached each, the conversion between stages, abandonment reasons, organisations engaged, and
+        the mass, CO2e and km of the realised ones (from their linked completed transfers). Operators of
+        the network only. `format=csv` or `Accept: text/csv` streams it as CSV."""
+        start, end = query_instant(date_from, "from"), query_instant(date_to, "to")
+        result = await report.funnel_report(conn, principal, network_id, group_by, start, end)
+        if format == "csv" or (format is None and accept is not None and "text/csv" in accept):
+            return Stream(
+                report.csv_lines(result),
+                media_type=report.CSV_MEDIA_TYPE,
+                headers={"Content-Disposition": f'attachment; filename="synergies-{network_id}.csv"'},
+            )
+        return Response(result)
 
 
 class OrganisationSynergyController(Controller):
