@@ -56,29 +56,43 @@ demand AS (
            l.unit, NULL, l.latitude, l.longitude, '{{}}'::int[]
     FROM listings l JOIN active a USING (organisation_id)
     WHERE l.network_id = $1 AND l.direction = 'need' AND l.status = 'published' AND l.nature <> 'service'
+),
+pairs AS (
+    SELECT s.source AS s_source, s.id AS s_id, s.version AS s_version, s.organisation_id AS s_org,
+           s.category_id AS s_category, s.waste_code AS s_waste, s.quantity AS s_quantity, s.unit AS s_unit,
+           s.period AS s_period, s.months AS s_months, s.destination AS s_destination,
+           d.source AS d_source, d.id AS d_id, d.version AS d_version, d.organisation_id AS d_org,
+           d.category_id AS d_category, d.waste_code AS d_waste, d.quantity AS d_quantity, d.unit AS d_unit,
+           d.period AS d_period, d.months AS d_months, p.metres
+    FROM supply s
+    JOIN demand d
+      ON d.organisation_id <> s.organisation_id
+     AND split_part(d.category_id, '.', 1) = split_part(s.category_id, '.', 1)
+     AND (s.waste_code IS NULL OR d.waste_code IS NULL OR left(s.waste_code, 2) = left(d.waste_code, 2))
+    CROSS JOIN LATERAL (
+        SELECT earth_distance(ll_to_earth(s.latitude, s.longitude), ll_to_earth(d.latitude, d.longitude))
+            AS metres
+    ) p
+    WHERE p.metres <= $2
+),
+ranked AS (
+    -- The best few supplies of each demand: same category first, then same code, then nearest.
+    SELECT *, row_number() OVER (
+        PARTITION BY d_source, d_id
+        ORDER BY s_category = d_category DESC, s_waste IS NOT DISTINCT FROM d_waste DESC, metres, s_id
+    ) AS rank
+    FROM pairs
 )
-SELECT s.source AS s_source, s.id AS s_id, s.version AS s_version, s.organisation_id AS s_org,
-       s.category_id AS s_category, s.waste_code AS s_waste, s.quantity AS s_quantity, s.unit AS s_unit,
-       s.period AS s_period, s.months AS s_months, s.destination AS s_destination,
-       d.source AS d_source, d.id AS d_id, d.version AS d_version, d.organisation_id AS d_org,
-       d.category_id AS d_category, d.waste_code AS d_waste, d.quantity AS d_quantity, d.unit AS d_unit,
-       d.period AS d_period, d.months AS d_months,
-       coalesce(us.kg_factor::float8, (cs.kg_per_unit ->> s.unit)::float8) AS s_kg_per_unit,
-       coalesce(ud.kg_factor::float8, (cd.kg_per_unit ->> d.unit)::float8) AS d_kg_per_unit,
-       cs.co2e_kg_per_kg::float8 AS co2e_kg_per_kg,
-       earth_distance(ll_to_earth(s.latitude, s.longitude), ll_to_earth(d.latitude, d.longitude)) / 1000
-           AS km
-FROM supply s
-JOIN demand d
-  ON d.organisation_id <> s.organisation_id
- AND split_part(d.category_id, '.', 1) = split_part(s.category_id, '.', 1)
- AND (s.waste_code IS NULL OR d.waste_code IS NULL OR left(s.waste_code, 2) = left(d.waste_code, 2))
- AND earth_box(ll_to_earth(s.latitude, s.longitude), $2) @> ll_to_earth(d.latitude, d.longitude)
- AND earth_distance(ll_to_earth(s.latitude, s.longitude), ll_to_earth(d.latitude, d.longitude)) <= $2
-JOIN categories cs ON cs.id = s.category_id
-JOIN categories cd ON cd.id = d.category_id
-JOIN units us ON us.code = s.unit
-JOIN units ud ON ud.code = d.unit
+SELECT r.*, r.metres / 1000 AS km,
+       coalesce(us.kg_factor::float8, (cs.kg_per_unit ->> r.s_unit)::float8) AS s_kg_per_unit,
+       coalesce(ud.kg_factor::float8, (cd.kg_per_unit ->> r.d_unit)::float8) AS d_kg_per_unit,
+       cs.co2e_kg_per_kg::float8 AS co2e_kg_per_kg
+FROM ranked r
+JOIN categories cs ON cs.id = r.s_category
+JOIN categories cd ON cd.id = r.d_category
+JOIN units us ON us.code = r.s_unit
+JOIN units ud ON ud.code = r.d_unit
+WHERE r.rank <= $3
 """  # noqa: S608 (constant SQL)
 
 POOLINGS = f"""
@@ -206,7 +220,9 @@ def pooling(row: Any, config: Scoring) -> Candidate:
 
 async def candidates(conn: Connection, network_id: uuid.UUID, config: Scoring) -> list[Candidate]:
     """Every candidate of the network as the inputs stand now, scored and explained."""
-    pairs = await conn.fetch(SUBSTITUTIONS, network_id, config.max_distance_km * 1000)
+    pairs = await conn.fetch(
+        SUBSTITUTIONS, network_id, config.max_distance_km * 1000, config.candidates_per_demand
+    )
     groups = await conn.fetch(POOLINGS, network_id)
     return [substitution(r, config) for r in pairs] + [pooling(r, config) for r in groups]
 

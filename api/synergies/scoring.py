@@ -44,6 +44,10 @@ class Scoring:
     Industrial Symbiosis Programme's exchanges."""
     max_distance_km: float = 100.0
     """Substitutions farther apart than this are not candidates (the geographic bound)."""
+    candidates_per_demand: int = 5
+    """Each input flow or need is paired with at most this many outputs or offers: the same category
+    first, then the same waste code, then the nearest. An operator follows a few leads per need, and
+    a network of thousands of flows would otherwise yield a million pairs."""
 
 
 def parse_weights(text: str) -> dict[str, float]:

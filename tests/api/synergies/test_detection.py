@@ -199,3 +199,20 @@ def test_the_distance_component_halves_every_half_distance() -> None:
     assert parse_weights("distance=3")["distance"] == 3
     with pytest.raises(ValueError, match="speed"):
         parse_weights("speed=1")
+
+
+async def test_each_demand_keeps_only_its_best_few_supplies(
+    client: AsyncTestClient[RequestContext], park: Park, db: asyncpg.Connection
+) -> None:
+    import json
+
+    from api.synergies.detect import candidates
+
+    await add_flow(client, park, park.carpenter, latitude=45.75)  # nearer the packer
+    await add_flow(client, park, park.other, latitude=45.7)
+    await add_flow(client, park, park.packer, direction="input", latitude=45.88)
+    await db.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    both = await candidates(db, park.network, Scoring())
+    assert len(both) == 2
+    [best] = await candidates(db, park.network, Scoring(candidates_per_demand=1))
+    assert best.organisations == [park.carpenter, park.packer]

@@ -1,0 +1,2 @@
+-- Local placeholder for another branch's 0013 (not committed).
+SELECT 1;
