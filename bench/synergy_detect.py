@@ -1,10 +1,11 @@
 """Synergy detection: `detect` on a network of 150 organisations, 2 000 flows and 5 000 listings.
 
-Target (issue 15): under 5 s. NOT YET MEASURED: on the shared 2-core machine the run had not finished
-loading after 6 minutes when the deadline came, so neither the loading nor `detect` is proven fast. Prints the first run (proposing), a re-run (nothing new) and how many
-candidates the SQL found.
+Target (issue 15): under 5 s. NOT YET MEASURED: on the shared 2-core machine the run had not
+finished loading after 6 minutes when the deadline came, so neither the loading nor `detect` is
+proven fast. Prints the first run (proposing), a re-run (nothing new) and how many candidates the
+SQL found.
 
-    uv run python bench/synergy_detect.py          # about a minute on 2 cores
+    uv run python bench/synergy_detect.py
     uv run python bench/synergy_detect.py --help
 
 Uses DATABASE_URL if set (the role needs CREATEDB), else the embedded PostgreSQL under var/bench;
