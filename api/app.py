@@ -35,6 +35,7 @@ from api.db.pool import (
 from api.errors import exception_handlers, problem_details_config
 from api.events.routes import EventController
 from api.events.service import prune as prune_events
+from api.flows.routes import FlowController, NetworkFlowController, OrganisationFlowController
 from api.health.routes import HealthController
 from api.http import cursor_key_in, use_cursor_key
 from api.imports.routes import ImportController
@@ -63,6 +64,8 @@ from api.search.routes import SearchController
 from api.search.service import provide_viewer
 from api.security import DocsPolicyMiddleware, security_headers
 from api.settings import Settings
+from api.synergies import scoring
+from api.synergies.routes import NetworkSynergyController, OrganisationSynergyController, SynergyController
 from api.transfers.routes import (
     ListingTransferController,
     NetworkImpactController,
@@ -96,6 +99,9 @@ def create_app(settings: Settings) -> Litestar:
         raise ValueError("create_app needs a database URL; the CLI starts the embedded server first")
     dsn = settings.database_url
     use_cursor_key(cursor_key_in(settings.key_dir))
+    scoring.configure(
+        settings.synergy_weights, settings.synergy_half_distance_km, settings.synergy_max_distance_km
+    )
 
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncGenerator[None, None]:
@@ -173,6 +179,12 @@ def create_app(settings: Settings) -> Litestar:
             NetworkPaymentsController,
             ReservationPaymentController,
             StripeWebhookController,
+            NetworkFlowController,
+            OrganisationFlowController,
+            FlowController,
+            NetworkSynergyController,
+            OrganisationSynergyController,
+            SynergyController,
             docs_assets_router(),
             metrics.MetricsController,
         ],

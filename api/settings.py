@@ -16,6 +16,8 @@ from typing import Annotated, Literal
 import msgspec
 from dotenv import dotenv_values
 
+from api.synergies.scoring import parse_weights
+
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
 PoolSize = Annotated[int, msgspec.Meta(ge=1, le=200)]
@@ -76,6 +78,14 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, rename="upper"):
     webhook_worker_in_process: bool = True
     """Deliver webhooks from the API process (with the sweeps); false when `symbiose deliver` runs."""
 
+    synergy_weights: str = ""
+    """Weights of the synergy score's components, `name=weight` comma-separated (README, Synergies);
+    the ones not named keep their defaults."""
+    synergy_half_distance_km: Annotated[float, msgspec.Meta(gt=0, le=1000)] = 33
+    """Distance at which a synergy's distance component is 0.5."""
+    synergy_max_distance_km: Annotated[float, msgspec.Meta(gt=0, le=2000)] = 100
+    """Sites farther apart than this are never paired by detection."""
+
     def __post_init__(self) -> None:
         if self.database_pool_min_size > self.database_pool_max_size:
             raise msgspec.ValidationError("DATABASE_POOL_MIN_SIZE must not exceed DATABASE_POOL_MAX_SIZE")
@@ -98,6 +108,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, rename="upper"):
                 raise msgspec.ValidationError(
                     f"TRUSTED_PROXIES: {entry!r} is not an address or network"
                 ) from exc
+        try:
+            parse_weights(self.synergy_weights)
+        except ValueError as exc:
+            raise msgspec.ValidationError(str(exc)) from exc
         for origin in self.cors_origins:
             if origin != "*" and not _ORIGIN.fullmatch(origin):
                 raise msgspec.ValidationError(

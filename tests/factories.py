@@ -244,3 +244,41 @@ async def reservation(
         expires_at,
     )
     return reservation_id
+
+
+async def flow(
+    db: asyncpg.Connection, network_id: uuid.UUID, organisation_id: uuid.UUID, *, direction: str = "output"
+) -> uuid.UUID:
+    """A yearly flow of 1 200 pallets of a member, at the offers' site."""
+    await catalogue(db)
+    flow_id: uuid.UUID = await db.fetchval(
+        """INSERT INTO flows (network_id, organisation_id, direction, category_id, quantity, unit, period,
+               latitude, longitude)
+           VALUES ($1, $2, $3, 'testwood.pallets', 1200, 'pallet', 'year', 45.7, 4.85) RETURNING id""",
+        network_id,
+        organisation_id,
+        direction,
+    )
+    return flow_id
+
+
+async def synergy(
+    db: asyncpg.Connection,
+    network_id: uuid.UUID,
+    organisations: list[uuid.UUID],
+    *,
+    status: str = "potential",
+) -> uuid.UUID:
+    """A pallet synergy between `organisations`, as detection would have proposed it."""
+    await catalogue(db)
+    synergy_id: uuid.UUID = await db.fetchval(
+        """INSERT INTO synergies (network_id, kind, status, category_id, organisation_ids, score, explanation,
+               fingerprint, inputs_key)
+           VALUES ($1, 'substitution', $3, 'testwood.pallets', $2, 0.5,
+                   '{"components": [], "summary": "test"}', gen_random_uuid()::text, gen_random_uuid()::text)
+           RETURNING id""",
+        network_id,
+        organisations,
+        status,
+    )
+    return synergy_id

@@ -255,3 +255,63 @@ def reservation_provider_active(membership_status: MembershipStatus | None) -> N
         raise ForbiddenError("your organisation's membership of this network is suspended")
     if membership_status != "active":
         raise ForbiddenError("only active members of this network commit their services")
+
+
+def flows_of_network(principal: Principal, network_id: uuid.UUID) -> User:
+    """A network's flows (and synergies) are followed by its operators."""
+    return network_operator(principal, network_id)
+
+
+def flows_of_organisation(
+    principal: Principal, organisation_id: uuid.UUID, member_of: frozenset[uuid.UUID], *, visible: bool
+) -> frozenset[uuid.UUID] | None:
+    """Who sees an organisation's flows: its own people (all of them: None), and the operators of the
+    networks it is a member of (the flows in those networks, returned); nobody else."""
+    user = authenticated(principal)
+    if principal.role_in(organisation_id) is not None or user.is_platform_admin:
+        return None
+    operated = member_of & principal.operator_networks
+    if operated:
+        return frozenset(operated)
+    if not visible:
+        raise NotFoundError("no such organisation")
+    raise ForbiddenError("only the organisation's people and its networks' operators see its flows")
+
+
+def flow_visible(principal: Principal, network_id: uuid.UUID, organisation_id: uuid.UUID) -> User:
+    """A flow is confidential: the organisation's people and the network's operators see it; for
+    anyone else it does not exist."""
+    user = authenticated(principal)
+    if principal.role_in(organisation_id) is not None or principal.operates(network_id):
+        return user
+    if user.is_platform_admin:
+        return user
+    raise NotFoundError("no such flow")
+
+
+def flow_writer(
+    principal: Principal, network_id: uuid.UUID, membership_status: MembershipStatus | None
+) -> None:
+    """Operators record any member's flows; an organisation's people its own, unless suspended."""
+    if principal.operates(network_id) or principal.is_platform_admin:
+        return
+    if membership_status == "suspended":
+        raise ForbiddenError("your organisation's membership of this network is suspended")
+    if membership_status not in ("active", "pending"):
+        raise ForbiddenError("your organisation is not a member of this network")
+
+
+def synergy_roles(
+    principal: Principal, network_id: uuid.UUID, organisation_ids: list[uuid.UUID]
+) -> list[str]:
+    """`operator` for the network's operators, `party` for the people of an involved organisation;
+    404 for anyone else, since a synergy is confidential."""
+    authenticated(principal)
+    roles: list[str] = []
+    if any(principal.role_in(o) is not None for o in organisation_ids):
+        roles.append("party")
+    if principal.operates(network_id) or principal.is_platform_admin:
+        roles.append("operator")
+    if not roles:
+        raise NotFoundError("no such synergy")
+    return roles

@@ -17,6 +17,8 @@ from api.memberships.lifecycle import MEMBERSHIP
 from api.memberships.routes import ACTIONS as MEMBERSHIP_ACTIONS
 from api.reservations.lifecycle import RESERVATION
 from api.reservations.routes import ACTIONS as RESERVATION_ACTIONS
+from api.synergies.lifecycle import SYNERGY
+from api.synergies.routes import ACTIONS as SYNERGY_ACTIONS
 from api.transfers.lifecycle import TRANSFER
 from api.transfers.routes import ACTIONS as TRANSFER_ACTIONS
 from api.transfers.routes import TransferController
@@ -26,6 +28,7 @@ FEATURES: list[tuple[str, Lifecycle[Any], dict[str, Action]]] = [
     ("memberships", MEMBERSHIP, MEMBERSHIP_ACTIONS),
     ("transfers", TRANSFER, TRANSFER_ACTIONS),
     ("reservations", RESERVATION, RESERVATION_ACTIONS),
+    ("synergies", SYNERGY, SYNERGY_ACTIONS),
 ]
 
 

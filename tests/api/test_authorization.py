@@ -20,6 +20,7 @@ from api.listings.routes import ACTIONS as LISTING_ACTIONS
 from api.memberships.routes import ACTIONS as MEMBERSHIP_ACTIONS
 from api.observability import RequestContext
 from api.reservations.routes import ACTIONS as RESERVATION_ACTIONS
+from api.synergies.routes import ACTIONS as SYNERGY_ACTIONS
 from api.transfers.routes import ACTIONS as TRANSFER_ACTIONS
 from tests import factories
 from tests.factories import Person
@@ -43,6 +44,8 @@ class World:
     transfer: uuid.UUID
     service_listing: uuid.UUID
     reservation: uuid.UUID
+    flow: uuid.UUID
+    synergy: uuid.UUID
     callers: dict[str, dict[str, str]]
     alice: Person
     webhook_endpoint: uuid.UUID | None = None
@@ -87,8 +90,12 @@ async def world(db: asyncpg.Connection, issuer: LocalIssuer) -> World:
         "VALUES ($1, 'https://h.example/', 'whsec_x') RETURNING id",
         org_active,
     )
+    flow = await factories.flow(db, network, org_active)
+    synergy = await factories.synergy(db, network, [org_active, org_pending])
     return World(
         webhook_endpoint=webhook_endpoint,
+        flow=flow,
+        synergy=synergy,
         transfer=transfer,
         service_listing=service_listing,
         reservation=reservation,
@@ -198,6 +205,26 @@ def cases(w: World) -> list[Case]:
         ),
         Case("GET", f"/v1/networks/{n}/impact", (401, 403, 403, 403)),
         Case("GET", f"/v1/networks/{n}/impact?format=csv", (401, 403, 403, 403)),
+        Case("GET", f"/v1/networks/{n}/flows", (401, 403, 403, 403)),
+        Case("POST", f"/v1/networks/{n}/flows", (401, 403, 403, 403), {"organisation_id": str(a), **FLOW}),
+        Case("GET", f"/v1/organisations/{a}/flows", (401, 403, 403, 403)),
+        Case("POST", f"/v1/organisations/{a}/flows", (401, 403, 403, 403), {"network_id": str(n), **FLOW}),
+        Case("GET", f"/v1/flows/{w.flow}", (401, 404, 404, 404)),
+        Case("PATCH", f"/v1/flows/{w.flow}", (401, 404, 404, 404), {"quantity": 1}),
+        Case("DELETE", f"/v1/flows/{w.flow}", (401, 404, 404, 404)),
+        Case("GET", f"/v1/networks/{n}/synergies", (401, 403, 403, 403)),
+        Case("POST", f"/v1/networks/{n}/synergies/detect", (401, 403, 403, 403)),
+        Case("GET", f"/v1/networks/{n}/synergies/report", (401, 403, 403, 403)),
+        Case("GET", f"/v1/networks/{n}/synergies/report?format=csv", (401, 403, 403, 403)),
+        Case("GET", f"/v1/organisations/{a}/synergies", (401, 403, 403, 403)),
+        Case("GET", f"/v1/synergies/{w.synergy}", (401, 404, 404, 404)),
+        Case("POST", f"/v1/synergies/{w.synergy}/notes", (401, 404, 404, 404), {"body": "Hijacked"}),
+        Case(
+            "POST",
+            f"/v1/synergies/{w.synergy}/exchanges",
+            (401, 404, 404, 404),
+            {"transfer_id": str(w.transfer)},
+        ),
         # Public, but none of the wrong callers sees the network-only listing: see the test below.
         Case("GET", "/v1/search/listings", (200, 200, 200, 200)),
         Case("POST", "/v1/search/listings", (200, 200, 200, 200), {"q": "palettes"}),
@@ -230,18 +257,29 @@ def _webhook_cases(w: World) -> list[Case]:
     ]
 
 
+FLOW = {
+    "direction": "output",
+    "category_id": "testwood.pallets",
+    "quantity": 10,
+    "unit": "pallet",
+    "period": "year",
+    "latitude": 45.7,
+    "longitude": 4.85,
+}
 # A body each action's request Struct accepts, so that what is refused is the caller.
 VALID_BODIES: dict[str, dict[str, Any]] = {
     "schedule": {"scheduled_for": "2030-03-02T08:00:00Z", "transport_mode": "road"},
     "receive": {"received_quantity": 1},
     "dispute": {"reason": "Hijacked"},
     "cancel": {"reason": "Hijacked"},
+    "abandon": {"reason": "cost"},
 }
 ACTION_ROUTES = {
     "listings": ("listing", LISTING_ACTIONS),
     "memberships": ("membership", MEMBERSHIP_ACTIONS),
     "transfers": ("transfer", TRANSFER_ACTIONS),
     "reservations": ("reservation", RESERVATION_ACTIONS),
+    "synergies": ("synergy", SYNERGY_ACTIONS),
 }
 
 
@@ -252,6 +290,7 @@ def _action_cases(w: World) -> list[Case]:
         "membership": w.membership_pending,
         "transfer": w.transfer,
         "reservation": w.reservation,
+        "synergy": w.synergy,
     }
     return [
         Case(
@@ -334,6 +373,20 @@ COVERED_TEMPLATES = {
     ("POST", "/v1/organisations/{organisation_id}/payment-account"),
     ("GET", "/v1/organisations/{organisation_id}/payment-account"),
     ("POST", "/v1/organisations/{organisation_id}/payment-account/onboarding-link"),
+    ("GET", "/v1/networks/{network_id}/flows"),
+    ("POST", "/v1/networks/{network_id}/flows"),
+    ("GET", "/v1/organisations/{organisation_id}/flows"),
+    ("POST", "/v1/organisations/{organisation_id}/flows"),
+    ("GET", "/v1/flows/{flow_id}"),
+    ("PATCH", "/v1/flows/{flow_id}"),
+    ("DELETE", "/v1/flows/{flow_id}"),
+    ("GET", "/v1/networks/{network_id}/synergies"),
+    ("POST", "/v1/networks/{network_id}/synergies/detect"),
+    ("GET", "/v1/networks/{network_id}/synergies/report"),
+    ("GET", "/v1/organisations/{organisation_id}/synergies"),
+    ("GET", "/v1/synergies/{synergy_id}"),
+    ("POST", "/v1/synergies/{synergy_id}/notes"),
+    ("POST", "/v1/synergies/{synergy_id}/exchanges"),
     *(
         ("POST", f"/v1/{things}/{{{thing}_id}}/{action}")
         for things, (thing, actions) in ACTION_ROUTES.items()

@@ -1,0 +1,186 @@
+"""HTTP routes for flows: confidential, seen by the organisation and its network's operators only."""
+
+from __future__ import annotations
+
+import uuid
+
+from litestar import Controller, Response, delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody
+
+from api.actions import ETAG, LOCATION
+from api.auth.principal import Principal
+from api.db.pool import Connection
+from api.errors import (
+    ForbiddenError,
+    NotFoundError,
+    PreconditionFailedError,
+    RequestValidationError,
+    UnauthorizedError,
+)
+from api.flows import service
+from api.http import IfMatch, InvalidCursorError, LimitQuery, PreconditionRequiredError, etag
+from api.openapi import BEARER, UPDATE_ERRORS, problem_responses
+from schemas.flows import Flow, FlowUpdate, NetworkFlowCreate, OrganisationFlowCreate
+from schemas.pagination import Page
+
+_LIST_ERRORS = (RequestValidationError, InvalidCursorError, UnauthorizedError, ForbiddenError, NotFoundError)
+_CREATE_ERRORS = (RequestValidationError, UnauthorizedError, ForbiddenError, NotFoundError)
+
+
+def _tagged(flow: Flow, status_code: int = 200, **headers: str) -> Response[Flow]:
+    return Response(flow, status_code=status_code, headers={"ETag": etag(flow.version), **headers})
+
+
+def _created(flow: Flow) -> Response[Flow]:
+    return _tagged(flow, 201, Location=f"/v1/flows/{flow.id}")
+
+
+class NetworkFlowController(Controller):
+    path = "/v1/networks/{network_id:uuid}/flows"
+    tags = ("flows",)
+
+    @get(
+        "/",
+        operation_id="listNetworkFlows",
+        summary="List the flows of a network's members",
+        security=BEARER,
+        responses=problem_responses(*_LIST_ERRORS),
+    )
+    async def list_network_flows(
+        self,
+        conn: NamedDependency[Connection],
+        principal: NamedDependency[Principal],
+        network_id: FromPath[uuid.UUID],
+        cursor: FromQuery[str | None] = None,
+        limit: LimitQuery = 50,
+    ) -> Page[Flow]:
+        """Every recurring input and output flow recorded for the network's members, newest first.
+        Operators of the network only."""
+        return await service.list_network_flows(conn, principal, network_id, cursor, limit)
+
+    @post(
+        "/",
+        operation_id="createNetworkFlow",
+        summary="Record a member's flow",
+        security=BEARER,
+        response_headers=[ETAG, LOCATION],
+        responses=problem_responses(*_CREATE_ERRORS),
+    )
+    async def create_network_flow(
+        self,
+        conn: NamedDependency[Connection],
+        principal: NamedDependency[Principal],
+        network_id: FromPath[uuid.UUID],
+        data: JSONBody[NetworkFlowCreate],
+    ) -> Response[Flow]:
+        """An operator of the network records a recurring flow of the member `organisation_id`, as
+        collected in an interview. Flows are never published; `visibility` is `operators` by default."""
+        return _created(await service.create_network_flow(conn, principal, network_id, data))
+
+
+class OrganisationFlowController(Controller):
+    path = "/v1/organisations/{organisation_id:uuid}/flows"
+    tags = ("flows",)
+
+    @get(
+        "/",
+        operation_id="listOrganisationFlows",
+        summary="List an organisation's flows",
+        security=BEARER,
+        responses=problem_responses(*_LIST_ERRORS),
+    )
+    async def list_organisation_flows(
+        self,
+        conn: NamedDependency[Connection],
+        principal: NamedDependency[Principal],
+        organisation_id: FromPath[uuid.UUID],
+        cursor: FromQuery[str | None] = None,
+        limit: LimitQuery = 50,
+    ) -> Page[Flow]:
+        """The organisation's admins and staff see all its flows; an operator those in the networks they
+        operate of which it is a member. Nobody else."""
+        return await service.list_organisation_flows(conn, principal, organisation_id, cursor, limit)
+
+    @post(
+        "/",
+        operation_id="createOrganisationFlow",
+        summary="Record one of the organisation's flows",
+        security=BEARER,
+        response_headers=[ETAG, LOCATION],
+        responses=problem_responses(*_CREATE_ERRORS),
+    )
+    async def create_organisation_flow(
+        self,
+        conn: NamedDependency[Connection],
+        principal: NamedDependency[Principal],
+        organisation_id: FromPath[uuid.UUID],
+        data: JSONBody[OrganisationFlowCreate],
+    ) -> Response[Flow]:
+        """The organisation's people (unless its membership is suspended) or an operator of `network_id`
+        record a recurring flow of the organisation in that network."""
+        return _created(await service.create_organisation_flow(conn, principal, organisation_id, data))
+
+
+class FlowController(Controller):
+    path = "/v1/flows"
+    tags = ("flows",)
+
+    @get(
+        "/{flow_id:uuid}",
+        operation_id="getFlow",
+        summary="Get a flow",
+        security=BEARER,
+        response_headers=[ETAG],
+        responses=problem_responses(UnauthorizedError, NotFoundError),
+    )
+    async def get_flow(
+        self,
+        conn: NamedDependency[Connection],
+        principal: NamedDependency[Principal],
+        flow_id: FromPath[uuid.UUID],
+    ) -> Response[Flow]:
+        """A flow, for its organisation's people and its network's operators; 404 for anyone else."""
+        return _tagged(await service.get_flow(conn, principal, flow_id))
+
+    @patch(
+        "/{flow_id:uuid}",
+        operation_id="updateFlow",
+        summary="Update a flow",
+        security=BEARER,
+        response_headers=[ETAG],
+        responses=problem_responses(*UPDATE_ERRORS),
+    )
+    async def update_flow(
+        self,
+        conn: NamedDependency[Connection],
+        principal: NamedDependency[Principal],
+        flow_id: FromPath[uuid.UUID],
+        data: JSONBody[FlowUpdate],
+        if_match: IfMatch = None,
+    ) -> Response[Flow]:
+        """Change the fields sent (`null` clears an optional one); send `If-Match` with the flow's `ETag`."""
+        return _tagged(await service.update_flow(conn, principal, flow_id, data, if_match))
+
+    @delete(
+        "/{flow_id:uuid}",
+        operation_id="deleteFlow",
+        summary="Delete a flow",
+        security=BEARER,
+        responses=problem_responses(
+            UnauthorizedError,
+            ForbiddenError,
+            NotFoundError,
+            PreconditionFailedError,
+            PreconditionRequiredError,
+        ),
+    )
+    async def delete_flow(
+        self,
+        conn: NamedDependency[Connection],
+        principal: NamedDependency[Principal],
+        flow_id: FromPath[uuid.UUID],
+        if_match: IfMatch = None,
+    ) -> None:
+        """Delete a flow; send `If-Match` with its `ETag`. Synergies it fed keep their record."""
+        await service.delete_flow(conn, principal, flow_id, if_match)
