@@ -14,7 +14,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from api.matches.repository import Candidate, Factors
+from api.matches.repository import Candidate
 from api.synergies import scoring
 from api.synergies.scoring import Scoring, component
 from schemas.listings import Listing
@@ -107,12 +107,11 @@ def explain(config: Scoring, supply: Side, demand: Side, km: float, now: datetim
     )
 
 
-def score(
-    config: Scoring, listing: Listing, factors: Factors, candidate: Candidate, now: datetime | None = None
-) -> Scored:
+def score(config: Scoring, listing: Listing, candidate: Candidate, now: datetime | None = None) -> Scored:
     """Score `candidate` as a match of `listing`."""
-    mine = Side(listing, factors.kg_per_unit, factors.co2e_kg_per_kg)
-    theirs = Side(candidate.listing, candidate.kg_per_unit, candidate.co2e_kg_per_kg)
+    own, their = candidate.own_factors, candidate.factors
+    mine = Side(listing, own.kg_per_unit, own.co2e_kg_per_kg)
+    theirs = Side(candidate.listing, their.kg_per_unit, their.co2e_kg_per_kg)
     supply, demand = (mine, theirs) if listing.direction == "offer" else (theirs, mine)
     explanation = explain(config, supply, demand, candidate.km, now or datetime.now(UTC))
     return Scored(candidate, scoring.total(explanation.components), explanation)

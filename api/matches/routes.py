@@ -48,7 +48,7 @@ Category = Annotated[
         description="Only matches in this category or below it.",
     ),
 ]
-MatchLimit = Annotated[int, QueryParameter(ge=1, le=100, description="Matches per page (1-100).")]
+MatchLimit = Annotated[int, QueryParameter(ge=1, le=50, description="Matches per page (1-50).")]
 
 
 class MatchController(Controller):
@@ -78,9 +78,9 @@ class MatchController(Controller):
         services. Only what the caller could find in search (public, or in a network its organisation is
         an active member of or that it operates), never the listing's own organisation's. Candidates are
         of the opposite direction, the same category family, the same EWC chapter when both have a code,
-        within `radius_km`; the best 100 by category, code and distance are scored as detection scores a
-        synergy (each component with its value and weight) and ranked by score. `synergy_id` names the
-        synergy already following the pair, if any."""
+        within `radius_km`; the 50 nearest of the listing's category (then of its family) are scored as
+        detection scores a synergy (each component with its value and weight) and ranked by score.
+        `synergy_id` names the synergy already following the pair, if any."""
         return await service.list_matches(
             conn, principal, listing_id, radius_km=radius_km, category=category, cursor=cursor, limit=limit
         )

@@ -1,7 +1,7 @@
 """Rules for matches: which listings fit one, in what order, and turning a match into an exchange.
 
-Candidates come from one SQL statement (api/matches/repository.py): the best `MAX_CANDIDATES` of the
-listing by category, waste code and distance, as detection preselects. Python scores them
+Candidates come from one SQL statement (api/matches/repository.py): the `MAX_CANDIDATES` nearest of
+the listing's own category, then of its family, as detection preselects. Python scores them
 (api/matches/explain.py), ranks them by score and pages through that ranking with a signed cursor
 (score, id). A match request creates the transfer or reservation through their own services, then
 links it to the synergy following the pair, created or reused (api/matches/lifecycle.py).
@@ -36,8 +36,8 @@ from schemas.pagination import Page
 from schemas.reservations import ReservationCreate
 from schemas.transfers import TransferCreate
 
-MAX_CANDIDATES = 100
-"""Candidates scored per listing: the best by category, waste code and distance."""
+MAX_CANDIDATES = 50
+"""Candidates scored per listing: the nearest of its category first, then of its family."""
 
 
 class NotAMatchError(ConflictError):
@@ -110,27 +110,22 @@ async def list_matches(
         category=category,
         limit=MAX_CANDIDATES,
     )
-    factors = await repository.factors(conn, listing)
     today = _today()
     ranked = sorted(
-        (explain.score(config, listing, factors, c, today) for c in found),
+        (explain.score(config, listing, c, today) for c in found),
         key=lambda s: (-s.score, str(s.candidate.listing.id)),
     )
     if after is not None:
         ranked = [s for s in ranked if (-s.score, str(s.candidate.listing.id)) > (-after[0], after[1])]
     page, more = ranked[:limit], len(ranked) > limit
-    pairs = [_pair(listing, s.candidate.listing) for s in page]
-    open_ = await repository.open_synergies(
-        conn, [(offer.network_id, explain.inputs_key(offer, need)) for offer, need in pairs]
-    )
     items = [
         Match(
             listing=s.candidate.listing,
             score=s.score,
             explanation=s.explanation,
-            synergy_id=open_.get(explain.inputs_key(offer, need)),
+            synergy_id=s.candidate.synergy_id,
         )
-        for s, (offer, need) in zip(page, pairs, strict=True)
+        for s in page
     ]
     next_cursor = encode_cursor(page[-1].score, str(page[-1].candidate.listing.id)) if more else None
     return Page(items=items, next_cursor=next_cursor)
@@ -223,18 +218,16 @@ async def request_match(
     if not service and listing.direction == "offer" and need.network_id != offer.network_id:
         raise OtherNetworkError("the need's organisation may ask for your offer from its need's matches")
     config = scoring.current()
-    found = await repository.candidates(
+    found = await repository.candidate(
         conn,
         listing,
+        other.id,
         networks=await _networks(conn, principal),
         metres=config.max_distance_km * 1000,
-        category=None,
-        limit=1,
-        only=other.id,
     )
-    if not found:
+    if found is None:
         raise NotAMatchError(_why_not(listing, other))
-    scored = explain.score(config, listing, await repository.factors(conn, listing), found[0], _today())
+    scored = explain.score(config, listing, found, _today())
     if isinstance(body, ReservationCreate):
         reservation, replayed = await reservations.create_reservation(
             conn, principal, target, body, idempotency_key, payments_configured=payments_configured

@@ -55,11 +55,14 @@ async def test_a_need_is_matched_by_offers_and_an_offer_by_needs_of_other_organi
     other_need = await put(db, park.network, park.sawmill, direction="need")  # not a match of a need
     await put(db, park.network, park.sawmill, status="draft")  # nor does an unpublished offer
     await put(db, park.network, park.sawmill, category_id="teststorage")  # nor a service
-    await put(db, park.network, park.sawmill, waste_code="15 01 10", latitude=45.71)  # the need has none
+    await put(db, park.network, park.sawmill, category_id="teststorage", direction="need")
+    # Wood in general (the parent category): nearer, but one step away in the tree.
+    wood = await put(db, park.network, park.sawmill, category_id="testwood", unit="kg", latitude=45.7)
     body = await matches(client, need, park.tom.headers(park.packer))
     assert str(own_offer) not in ids(body)
-    assert ids(body)[0] == str(offer)
-    assert len(ids(body)) == 2
+    assert ids(body) == [str(offer), str(wood)]
+    family = {c["name"]: c for c in body["items"][1]["explanation"]["components"]}
+    assert family["category"]["value"] == 0.5
     reverse = await matches(client, offer, park.alice.headers(park.carpenter))
     assert set(ids(reverse)) == {str(need), str(other_need)}
 
