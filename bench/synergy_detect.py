@@ -212,7 +212,7 @@ def wrk(
 
 async def explain(dsn: str, organisation: uuid.UUID) -> None:
     from api.listings.repository import COLUMNS
-    from api.matches.repository import CANDIDATES, candidate_params
+    from api.matches.repository import NEAREST_OF_CATEGORY, candidate_params
     from api.matches.service import MAX_CANDIDATES
     from api.search.repository import active_networks
     from api.synergies.scoring import Scoring
@@ -237,8 +237,8 @@ async def explain(dsn: str, organisation: uuid.UUID) -> None:
             last=MAX_CANDIDATES,
         )
         for _ in range(3):  # warm
-            await conn.fetch(CANDIDATES, *params)
-        plan = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + CANDIDATES, *params)
+            await conn.fetch(NEAREST_OF_CATEGORY, *params)
+        plan = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + NEAREST_OF_CATEGORY, *params)
     finally:
         await conn.close()
     print(f"\nEXPLAIN ANALYZE of the candidates of pallet need {listing.id}:")

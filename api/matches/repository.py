@@ -23,7 +23,8 @@ OPEN_STATUSES = ["in_progress", "studied", "potential"]
 # What a listing may match ($1, $2 its point, $3 the opposite direction, $7 whether it is a service):
 # what search would show the caller ($8 the caller's networks; the first two terms are the predicate
 # of the index of migration 0016), of another organisation ($6), within $5 metres, in the same EWC
-# chapter when both have a code ($9), in the category filter if any ($10).
+# chapter when both have a code ($9), in its family (the top-level category $11) and in the category
+# filter if any ($10).
 _MATCHABLE = """l.status = 'published' AND l.member_active
     AND l.direction = $3
     AND (l.nature = 'service') = $7
@@ -34,6 +35,7 @@ _MATCHABLE = """l.status = 'published' AND l.member_active
     AND (l.visibility = 'public' OR l.network_id = ANY($8::uuid[]))
     AND l.organisation_id <> $6
     AND ($9::text IS NULL OR l.waste_code IS NULL OR left(l.waste_code, 2) = left($9, 2))
+    AND (l.category_id = $11 OR starts_with(l.category_id, $11 || '.'))
     AND ($10::text IS NULL OR l.category_id = $10 OR starts_with(l.category_id, $10 || '.'))"""
 _SELECTED = f"""{COLUMNS},
     earth_distance(ll_to_earth($1::float8, $2::float8), ll_to_earth(l.latitude, l.longitude)) AS metres"""
@@ -60,28 +62,26 @@ FROM ({found}) found
 JOIN categories c ON c.id = found.category_id
 JOIN units u ON u.code = found.unit"""
 
-# The candidates of one listing: the $12 nearest of its own category ($4) first; only when there are
-# fewer, the nearest of the other categories of its family (the top-level category $11), each category
-# walked by the index. The outer LIMIT stops the second branch from running once the first has
-# enough (an Append is read in order). Python scores and ranks them.
-CANDIDATES = _FACTORS.format(
-    found=f"""
-    (SELECT {_SELECTED}, 0 AS tier FROM listings l
-     WHERE {_MATCHABLE} AND l.category_id = $4 {_NEAREST})
-    UNION ALL
-    (SELECT n.* FROM categories f
-     CROSS JOIN LATERAL (
-         SELECT {_SELECTED}, 1 AS tier FROM listings l
-         WHERE {_MATCHABLE} AND l.category_id = f.id {_NEAREST}
-     ) n
-     WHERE (f.id = $11 OR starts_with(f.id, $11 || '.')) AND f.id <> $4
-     ORDER BY n.metres, n.id LIMIT $12)
-    LIMIT $12"""
+# The $12 nearest candidates of the listing's own category ($4), walked by the index.
+NEAREST_OF_CATEGORY = _FACTORS.format(
+    found=f"""SELECT {_SELECTED}, 0 AS tier FROM listings l
+    WHERE {_MATCHABLE} AND l.category_id = $4 {_NEAREST}"""
+)
+# The $12 nearest of the other categories of its family (the top-level category $11), each category
+# walked by the index; asked only when its own category has fewer than wanted.
+NEAREST_OF_FAMILY = _FACTORS.format(
+    found=f"""SELECT n.* FROM categories f
+    CROSS JOIN LATERAL (
+        SELECT {_SELECTED}, 1 AS tier FROM listings l
+        WHERE {_MATCHABLE} AND l.category_id = f.id {_NEAREST}
+    ) n
+    WHERE (f.id = $11 OR starts_with(f.id, $11 || '.')) AND f.id <> $4
+    ORDER BY n.metres, n.id LIMIT $12"""
 )
 # Whether one listing ($12) is a candidate, by the same rules.
 CANDIDATE = _FACTORS.format(
     found=f"""SELECT {_SELECTED}, (l.category_id <> $4)::int AS tier FROM listings l
-    WHERE {_MATCHABLE} AND l.id = $12 AND (l.category_id = $11 OR starts_with(l.category_id, $11 || '.'))"""
+    WHERE {_MATCHABLE} AND l.id = $12"""
 )
 
 
@@ -145,9 +145,13 @@ async def candidates(
     category: str | None,
     limit: int,
 ) -> list[Candidate]:
-    """The nearest `limit` listings `listing` may match (see CANDIDATES)."""
+    """The `limit` nearest listings `listing` may match: of its own category, then of its family."""
     params = candidate_params(listing, networks=networks, metres=metres, category=category, last=limit)
-    return [_candidate(r) for r in await conn.fetch(CANDIDATES, *params)]
+    rows = list(await conn.fetch(NEAREST_OF_CATEGORY, *params))
+    if len(rows) < limit:
+        params[11] = limit - len(rows)
+        rows += await conn.fetch(NEAREST_OF_FAMILY, *params)
+    return [_candidate(r) for r in rows]
 
 
 async def candidate(

@@ -1,6 +1,6 @@
 """Rules for matches: which listings fit one, in what order, and turning a match into an exchange.
 
-Candidates come from one SQL statement (api/matches/repository.py): the `MAX_CANDIDATES` nearest of
+Candidates come from SQL (api/matches/repository.py): the `MAX_CANDIDATES` nearest of
 the listing's own category, then of its family, as detection preselects. Python scores them
 (api/matches/explain.py), ranks them by score and pages through that ranking with a signed cursor
 (score, id). A match request creates the transfer or reservation through their own services, then
