@@ -135,10 +135,8 @@ class MatchController(Controller):
             idempotency_key,
             payments_configured=state.payments_configured,
         )
-        exchange = (
-            f"/v1/transfers/{result.transfer.id}"
-            if result.transfer is not None
-            else f"/v1/reservations/{result.reservation.id if result.reservation else ''}"
-        )
-        headers = {"Location": exchange, **({"Idempotent-Replayed": "true"} if replayed else {})}
+        exchange = result.transfer or result.reservation
+        assert exchange is not None  # the service answers the one it created
+        location = f"/v1/{result.kind}s/{exchange.id}"
+        headers = {"Location": location, **({"Idempotent-Replayed": "true"} if replayed else {})}
         return Response(result, status_code=201, headers=headers)

@@ -3,6 +3,7 @@ carried by a synergy, which is realised when the exchange completes."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -13,6 +14,7 @@ from api.observability import RequestContext
 from api.reservations.service import sweep_due
 from tests import factories
 from tests.api.matches.conftest import Park, matches, put
+from tests.concurrency import concurrent_client
 
 
 async def request(
@@ -220,3 +222,36 @@ async def test_a_public_offer_of_another_network_is_shown_but_exchanged_by_its_m
     assert [m["listing"]["id"] for m in (await matches(client, need, tom))["items"]] == [str(public)]
     refused = await request(client, need, public, tom, 403)
     assert "active members" in refused["detail"]
+
+
+async def test_a_dismissed_synergy_stays_dismissed_and_the_request_opens_a_new_one(
+    client: AsyncTestClient[RequestContext], db: asyncpg.Connection, park: Park
+) -> None:
+    need = await put(db, park.network, park.packer, direction="need")
+    offer = await put(db, park.network, park.carpenter, latitude=45.72)
+    detected = await client.post(f"/v1/networks/{park.network}/synergies/detect", headers=park.olga.headers())
+    [dismissed] = detected.json()["synergy_ids"]
+    await step(client, "synergies", dismissed, "dismiss", park.olga.headers())
+    result = await request(client, need, offer, park.tom.headers(park.packer), quantity=5)
+    assert result["synergy"]["id"] != dismissed
+    assert result["synergy"]["status"] == "in_progress"
+    assert (await synergy(client, park, dismissed))["status"] == "dismissed"
+
+
+async def test_concurrent_requests_on_one_pair_share_one_synergy(
+    asgi: RequestContext, db: asyncpg.Connection, park: Park
+) -> None:
+    need = await put(db, park.network, park.packer, direction="need")
+    offer = await put(db, park.network, park.carpenter, latitude=45.72)
+    path = f"/v1/listings/{need}/matches/{offer}/request"
+    async with concurrent_client(asgi) as concurrent:
+        answers = await asyncio.gather(
+            *(
+                concurrent.post(path, json={"quantity": 2}, headers=park.tom.headers(park.packer))
+                for _ in range(4)
+            )
+        )
+    assert [a.status_code for a in answers] == [201] * 4, [a.text for a in answers]
+    assert len({a.json()["synergy"]["id"] for a in answers}) == 1
+    assert await db.fetchval("SELECT count(*) FROM synergies") == 1
+    assert await db.fetchval("SELECT count(*) FROM synergy_exchanges") == 4
