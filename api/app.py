@@ -43,6 +43,7 @@ from api.inputs import BoundedTypesSchemaPlugin, InputRequest, check_request, ty
 from api.limits import JSON_MAX_BODY_BYTES, RequestTimeoutMiddleware
 from api.listings.routes import ListingController, OrganisationListingController
 from api.listings.service import expire_due
+from api.matches.routes import MatchController
 from api.memberships.routes import MembershipController, NetworkMembershipController
 from api.networks.routes import NetworkController
 from api.observability import RequestContext, logging_config
@@ -185,6 +186,7 @@ def create_app(settings: Settings) -> Litestar:
             NetworkSynergyController,
             OrganisationSynergyController,
             SynergyController,
+            MatchController,
             docs_assets_router(),
             metrics.MetricsController,
         ],

@@ -2,7 +2,7 @@
 
 Reads BENCH_DATABASE_URL, BENCH_POOL_SIZE, BENCH_SEARCH_CACHE_ENTRIES and BENCH_DATA_DIR (where
 the local issuer's key lives, so tokens minted by the benchmark verify). Logs at WARNING (no access
-lines) and lifts the anonymous rate limit out of the way; everything else is the production
+lines) and lifts the rate limits out of the way; everything else is the production
 request path.
 """
 
@@ -24,6 +24,7 @@ def settings() -> Settings:
         symbiose_data_dir=os.environ.get("BENCH_DATA_DIR", "var/bench"),
         log_level=os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
         rate_limit_anonymous_per_minute=1_000_000_000,
+        rate_limit_authenticated_per_minute=1_000_000_000,
         search_cache_entries=int(os.environ.get("BENCH_SEARCH_CACHE_ENTRIES", "500")),
     )
 

@@ -225,6 +225,13 @@ def cases(w: World) -> list[Case]:
             (401, 404, 404, 404),
             {"transfer_id": str(w.transfer)},
         ),
+        Case("GET", f"/v1/listings/{w.listing_published}/matches", (401, 404, 404, 404)),
+        Case(
+            "POST",
+            f"/v1/listings/{w.listing_published}/matches/{w.service_listing}/request",
+            (401, 404, 404, 404),
+            {"quantity": 1},
+        ),
         # Public, but none of the wrong callers sees the network-only listing: see the test below.
         Case("GET", "/v1/search/listings", (200, 200, 200, 200)),
         Case("POST", "/v1/search/listings", (200, 200, 200, 200), {"q": "palettes"}),
@@ -387,6 +394,8 @@ COVERED_TEMPLATES = {
     ("GET", "/v1/synergies/{synergy_id}"),
     ("POST", "/v1/synergies/{synergy_id}/notes"),
     ("POST", "/v1/synergies/{synergy_id}/exchanges"),
+    ("GET", "/v1/listings/{listing_id}/matches"),
+    ("POST", "/v1/listings/{listing_id}/matches/{other_id}/request"),
     *(
         ("POST", f"/v1/{things}/{{{thing}_id}}/{action}")
         for things, (thing, actions) in ACTION_ROUTES.items()
