@@ -24,7 +24,7 @@ from api.auth.principal import judge_token
 from api.auth.tokens import VerifiedToken
 from api.errors import ServiceUnavailableError, UnauthorizedError
 from api.limits import TIMEOUT_RETRY_AFTER_S
-from api.ratelimit import RateLimits
+from api.ratelimit import RATE_LIMIT_HEADERS, RateLimits
 
 
 class Admission:
@@ -46,8 +46,7 @@ class Admission:
             if message["type"] == "http.response.start":
                 started = True
                 if headers is not None:
-                    names = {name for name, _ in headers}
-                    kept = [h for h in message.get("headers", ()) if h[0].lower() not in names]
+                    kept = [h for h in message.get("headers", ()) if h[0].lower() not in RATE_LIMIT_HEADERS]
                     message["headers"] = kept + headers
             await send(message)
 

@@ -31,6 +31,9 @@ WINDOW_S = 60
 UNIT = "minute"
 
 Headers = list[tuple[bytes, bytes]]
+RATE_LIMIT_HEADERS = frozenset(
+    {b"ratelimit-policy", b"ratelimit-limit", b"ratelimit-remaining", b"ratelimit-reset"}
+)
 
 
 class _Window:
