@@ -18,7 +18,8 @@ from stripe import StripeClient
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api import metrics
-from api.auth.principal import BearerTokenMiddleware, RefuseInvalidTokenMiddleware, provide_principal
+from api.admission import Admission
+from api.auth.principal import provide_principal
 from api.auth.routes import LocalIssuerController, MeController
 from api.auth.tokens import LOCAL_MINT_ADVICE, LocalIssuer, RemoteKeySource, TokenVerifier
 from api.categories.routes import CategoryController, UnitController, WasteCodeController
@@ -40,7 +41,7 @@ from api.health.routes import HealthController
 from api.http import cursor_key_in, use_cursor_key
 from api.imports.routes import ImportController
 from api.inputs import BoundedTypesSchemaPlugin, InputRequest, check_request, type_decoders
-from api.limits import JSON_MAX_BODY_BYTES, RequestTimeoutMiddleware
+from api.limits import JSON_MAX_BODY_BYTES
 from api.listings.routes import ListingController, OrganisationListingController
 from api.listings.service import expire_due
 from api.matches.routes import MatchController
@@ -58,12 +59,12 @@ from api.payments.routes import (
 )
 from api.payments.stripe_client import create_stripe, provide_stripe
 from api.payments.webhooks import cancel_requested, reconcile
-from api.ratelimit import UNLIMITED_PATHS, rate_limit_stores, rate_limits
+from api.ratelimit import UNLIMITED_PATHS, RateLimits
 from api.reservations.routes import ListingReservationController, ReservationController
 from api.reservations.service import SWEEP_BATCH, sweep_due
 from api.search.routes import SearchController
 from api.search.service import provide_viewer
-from api.security import DocsPolicyMiddleware, security_headers
+from api.security import DocsPolicy, SecurityHeaders
 from api.settings import Settings
 from api.synergies import scoring
 from api.synergies.routes import NetworkSynergyController, OrganisationSynergyController, SynergyController
@@ -206,7 +207,6 @@ def create_app(settings: Settings) -> Litestar:
                 "stripe": None,
             }
         ),
-        before_send=[security_headers(settings)],
         request_max_body_size=JSON_MAX_BODY_BYTES,
         plugins=[
             ProblemDetailsPlugin(problem_details_config()),
@@ -217,7 +217,6 @@ def create_app(settings: Settings) -> Litestar:
         exception_handlers={**exception_handlers(), **unavailable_handlers()},
         request_class=InputRequest,
         before_request=check_request,
-        stores=rate_limit_stores(),
         type_decoders=type_decoders(),
         openapi_config=openapi_config(),
         logging_config=logging_config(settings.log_level, settings.log_format),
@@ -291,19 +290,15 @@ def _install_token_verifier(app: Litestar, settings: Settings) -> None:
 
 
 def _middleware(settings: Settings) -> list[Middleware]:
-    """Outermost first. Tokens are judged before the rate limits count the request and refused
-    after (see `api.ratelimit`)."""
+    """Outermost first. The trusted proxies name the client before `Admission` rate-limits it."""
     proxies: list[Middleware] = []
     if settings.trusted_proxy_list:
         proxies.append(DefineMiddleware(_trust_proxies, trusted=settings.trusted_proxy_list))
     return [
-        metrics.prometheus_config().middleware,
-        RequestTimeoutMiddleware(settings.request_timeout_seconds),
+        metrics.RequestMetrics,
         *proxies,
-        BearerTokenMiddleware(),
-        *rate_limits(settings),
-        RefuseInvalidTokenMiddleware(),
-        DocsPolicyMiddleware(),
+        DefineMiddleware(Admission, limits=RateLimits(settings), timeout_s=settings.request_timeout_seconds),
+        DocsPolicy,
     ]
 
 
@@ -327,5 +322,6 @@ def cors_config(settings: Settings) -> CORSConfig | None:
 
 
 def create_asgi(settings: Settings) -> RequestContext:
-    """The application as served: request ids and access logs around every response."""
-    return RequestContext(create_app(settings))
+    """The application as served: request ids, security headers and access logs around every
+    response."""
+    return RequestContext(create_app(settings), SecurityHeaders(settings))

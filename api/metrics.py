@@ -1,7 +1,8 @@
 """Prometheus metrics at `/metrics` (see the README for what each one means).
 
-Request counts and durations come from Litestar's Prometheus plugin, labelled by route template
-(`/v1/listings/{listing_id}`), never the raw path. The rest is read when Prometheus scrapes: the
+Request counts and durations are counted by `RequestMetrics`, labelled by route template
+(`/v1/listings/{listing_id}`), never the raw path, under the names of Litestar's Prometheus
+plugin. The rest is read when Prometheus scrapes: the
 pool's connections, the search cache's counters, the outbox position and the search indexer's lag
 (`MetricsController` queries them before rendering), and the sweeps' runs, counted as they happen.
 """
@@ -10,15 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from litestar import Response, get
 from litestar.datastructures import State
+from litestar.enums import ScopeType
 from litestar.middleware._internal.exceptions.middleware import ExceptionHandlerMiddleware
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController, PrometheusMiddleware
-from litestar.types import ASGIApp
+from litestar.plugins.prometheus import PrometheusController
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -40,24 +43,89 @@ SWEEP_RUNS = Counter(f"{PREFIX}_sweep_runs", "Runs of the in-process sweeps", ["
 SWEEP_DURATION = Histogram(f"{PREFIX}_sweep_duration_seconds", "Duration of one sweep run", ["job"])
 
 
-class RouteMetricsMiddleware(PrometheusMiddleware):
-    """Litestar's Prometheus middleware, told the status of answers raised by the middleware after
-    it (401 for a refused token, 429, 431, 503 for a timeout): Litestar turns those exceptions into
-    answers only once they have passed every middleware, so the plugin would count them as 200."""
+_ROUTE_LABELS = ["method", "path", "status_code", "app_name"]
+REQUESTS = Counter(f"{PREFIX}_requests_total", "Total requests", _ROUTE_LABELS)
+REQUEST_ERRORS = Counter(f"{PREFIX}_requests_error_total", "Total errors in requests", _ROUTE_LABELS)
+REQUEST_DURATION = Histogram(
+    f"{PREFIX}_request_duration_seconds",
+    "Request duration, in seconds",
+    _ROUTE_LABELS,
+    buckets=[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+)
+REQUESTS_IN_PROGRESS = Gauge(
+    f"{PREFIX}_requests_in_progress",
+    "Total requests currently in progress",
+    _ROUTE_LABELS,
+    multiprocess_mode="livesum",
+)
+UNCOUNTED_PATHS = ("/metrics",)
 
-    def __init__(self, app: ASGIApp, config: PrometheusConfig) -> None:
-        super().__init__(ExceptionHandlerMiddleware(app, debug=None), config)
+
+class _RouteSeries:
+    """The series of one method and route template, bound once: looking a labelled child up
+    (label values joined, a lock taken) cost more than updating it."""
+
+    __slots__ = ("in_progress", "labels", "statuses")
+
+    def __init__(self, method: str, template: str) -> None:
+        # Litestar's plugin labelled requests in progress with status 200; kept for the dashboards.
+        self.labels = (method, template)
+        self.in_progress = REQUESTS_IN_PROGRESS.labels(method, template, "200", PREFIX)
+        self.statuses: dict[int, tuple[Counter, Histogram, Counter | None]] = {}
+
+    def of(self, status: int) -> tuple[Counter, Histogram, Counter | None]:
+        series = self.statuses.get(status)
+        if series is None:
+            values = (*self.labels, str(status), PREFIX)
+            errors = REQUEST_ERRORS.labels(*values) if status >= 500 else None
+            series = (REQUESTS.labels(*values), REQUEST_DURATION.labels(*values), errors)
+            self.statuses[status] = series
+        return series
 
 
-def prometheus_config() -> PrometheusConfig:
-    return PrometheusConfig(
-        app_name=PREFIX,
-        prefix=PREFIX,
-        group_path=True,
-        exclude=["/metrics"],
-        middleware_class=RouteMetricsMiddleware,
-        buckets=[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    )
+_routes: dict[tuple[str, str], _RouteSeries] = {}
+
+
+class RequestMetrics:
+    """Counts and times every request of a route (Litestar builds one per route, around `app`), by
+    method, route template (`/v1/listings/{listing_id}`, never the raw path) and status. The
+    names and labels are those of Litestar's Prometheus plugin. The answers raised by the
+    middleware after it (401 for a refused token, 429, 431, 503 for a timeout) are made here
+    (`ExceptionHandlerMiddleware`), so they are counted with their own status: Litestar would turn
+    them into answers only once past every middleware."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = ExceptionHandlerMiddleware(app, debug=None)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP or scope["path"].startswith(UNCOUNTED_PATHS):
+            await self.app(scope, receive, send)
+            return
+        key = (scope["method"], scope["path_template"])
+        route = _routes.get(key)
+        if route is None:
+            route = _routes[key] = _RouteSeries(*key)
+        started = time.perf_counter()
+        status, duration = 200, 0.0
+
+        async def timed(message: Message) -> None:
+            nonlocal status, duration
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body":
+                duration = time.perf_counter() - started
+            await send(message)
+
+        route.in_progress.inc()
+        try:
+            await self.app(scope, receive, timed)
+        finally:
+            route.in_progress.dec()
+            count, durations, errors = route.of(status)
+            if errors is not None:
+                errors.inc()
+            count.inc()
+            durations.observe(duration)
 
 
 class _Snapshot:

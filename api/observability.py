@@ -17,13 +17,17 @@ import re
 import time
 import uuid
 from contextvars import ContextVar
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from litestar.enums import ScopeType
 from litestar.logging.config import LoggingConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+if TYPE_CHECKING:
+    from api.security import SecurityHeaders
+
 REQUEST_ID_HEADER = "x-request-id"
+_REQUEST_ID = REQUEST_ID_HEADER.encode()
 _VALID_INCOMING_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 _request_id: ContextVar[str] = ContextVar("request_id", default="-")
 access_logger = logging.getLogger("api.access")
@@ -43,20 +47,34 @@ class RequestIdFilter(logging.Filter):
 
 class RequestContext:
     """Assigns each HTTP request an id (kept from `X-Request-ID` when the caller sent a sane one),
-    echoes it on the response, and logs method, path, status and duration once the response ends.
+    echoes it on the response with the security headers (`api.security.SecurityHeaders`) in one
+    pass over the answer's headers, and logs method, path, status and duration once the response
+    ends.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, security: SecurityHeaders) -> None:
         self.app = app
+        self.security = security
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
-        incoming = _header(scope, REQUEST_ID_HEADER.encode())
-        request_id = incoming if incoming and _VALID_INCOMING_ID.match(incoming) else uuid.uuid4().hex
-        token = _request_id.set(request_id)
+        incoming: bytes | None = None
+        token = False
+        for name, value in scope["headers"]:
+            if name == _REQUEST_ID:
+                incoming = value if incoming is None else incoming
+            elif name == b"authorization":
+                token = True
+        request_id = uuid.uuid4().hex
+        if incoming is not None:
+            decoded = incoming.decode("latin-1")
+            if _VALID_INCOMING_ID.match(decoded):
+                request_id = decoded
+        context = _request_id.set(request_id)
         scope.setdefault("state", {})["request_id"] = request_id
+        echoed = (_REQUEST_ID, request_id.encode("latin-1"))
         started = time.perf_counter()
         status = 500
 
@@ -64,29 +82,28 @@ class RequestContext:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
-                headers.append((b"x-request-id", request_id.encode()))
-                message["headers"] = headers
+                message["headers"] = self.security.apply(message.get("headers", ()), token, echoed)
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            duration_ms = round((time.perf_counter() - started) * 1000, 1)
-            access_logger.info(
-                "method=%s path=%s status=%d duration_ms=%.1f",
-                scope["method"],
-                scope["path"],
-                status,
-                duration_ms,
-                extra={
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "status": status,
-                    "duration_ms": duration_ms,
-                },
-            )
-            _request_id.reset(token)
+            if access_logger.isEnabledFor(logging.INFO):
+                duration_ms = round((time.perf_counter() - started) * 1000, 1)
+                access_logger.info(
+                    "method=%s path=%s status=%d duration_ms=%.1f",
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    duration_ms,
+                    extra={
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status,
+                        "duration_ms": duration_ms,
+                    },
+                )
+            _request_id.reset(context)
 
 
 class FreezeAfterStartup:
@@ -112,14 +129,6 @@ class FreezeAfterStartup:
             await send(message)
 
         await self.app(scope, receive, cast("Send", freeze_when_started))
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", []):
-        if key.lower() == name:
-            decoded: str = value.decode("latin-1")
-            return decoded
-    return None
 
 
 _ACCESS_FIELDS = ("method", "path", "status", "duration_ms")

@@ -1,142 +1,110 @@
 """Rate limits: one per client address for callers without a valid token, one per user for the rest.
 
-Both are Litestar's `RateLimitMiddleware`, which keeps a window per identifier in the app's
-`rate_limit` store; `check_throttle_handler` decides which of the two counts a request. A token
-is judged by `api.auth.principal.BearerTokenMiddleware`, which runs first and leaves its verdict
-in the request's state: a refused token counts as anonymous, and is refused (401) after counting,
-so sending garbage tokens does not escape the anonymous limit.
+Each is a fixed window a minute long per identifier, started by the identifier's first request:
+past `limit` requests in it, 429 until it ends. Every counted answer says where the caller stands
+(`RateLimit-Policy`, `-Limit`, `-Remaining`, `-Reset`, the IETF draft's headers); a 429 adds
+`Retry-After`. This is what Litestar's `RateLimitMiddleware` answered, counted with an integer
+instead of a list of every request's timestamp JSON-encoded into a store, which cost each request
+in proportion to the requests already in its window.
 
+`api.admission` counts a request once its token is judged: a refused token counts as anonymous,
+and is refused (401) after counting, so sending garbage tokens does not escape the anonymous limit.
 The client address is the connection's peer; `X-Forwarded-For` replaces it only when that peer is
 one of `TRUSTED_PROXIES` (uvicorn's `ProxyHeadersMiddleware`, see `api.app`). CORS preflights are
-never counted: a browser sends them on its own before the request that counts.
+never counted: a browser sends them on its own before the request that counts. Windows live in the
+worker's memory, so each worker counts on its own.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import time
 
-import anyio
-from litestar import Request
-from litestar.exceptions import TooManyRequestsException
-from litestar.middleware.base import DefineMiddleware
-from litestar.middleware.rate_limit import (
-    CacheObject,
-    RateLimitConfig,
-    RateLimitMiddleware,
-    get_remote_address,
-)
-from litestar.stores.base import Store
-from litestar.stores.memory import MemoryStore
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import HTTPScope
 
 from api.auth.tokens import VerifiedToken
 from api.errors import TooManyRequestsError
-from api.security import set_headers
 from api.settings import Settings
 
 UNLIMITED_PATHS = ["/health", "/docs", "/docs-assets", "/metrics"]
+_UNLIMITED = tuple(UNLIMITED_PATHS)
+WINDOW_S = 60
+UNIT = "minute"
+
+Headers = list[tuple[bytes, bytes]]
+RATE_LIMIT_HEADERS = frozenset(
+    {b"ratelimit-policy", b"ratelimit-limit", b"ratelimit-remaining", b"ratelimit-reset"}
+)
 
 
-STORE = "rate_limit"
-"""The name of the store the limiters keep their windows in (`RateLimitConfig.store`)."""
+class _Window:
+    __slots__ = ("count", "reset")
+
+    def __init__(self, reset: int) -> None:
+        self.count = 0
+        self.reset = reset
 
 
-def _uncontended_lock() -> anyio.Lock:
-    """An anyio lock that does not yield to the event loop when it is free. anyio's default lock
-    yields on every acquire, even uncontended: the limiter takes its own lock and the store's twice
-    a request, three event-loop round trips that cost more than the rest of the limiter (and,
-    yielding while held, made other requests queue behind it). Exclusion is the same: a free lock
-    is taken at once, a held one is waited for."""
-    return anyio.Lock(fast_acquire=True)
+class FixedWindows:
+    """The windows of one limit, by identifier. Ended windows are dropped once a window length."""
 
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._windows: dict[str, _Window] = {}
+        self._sweep_at = 0
+        self._policy = f"{limit}; w={WINDOW_S}".encode()
+        self._limit = str(limit).encode()
 
-class WindowStore(MemoryStore):
-    """Litestar's in-memory store with an uncontended lock (see `_uncontended_lock`)."""
+    def __len__(self) -> int:
+        return len(self._windows)
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._lock = _uncontended_lock()
-
-
-def rate_limit_stores() -> dict[str, Store]:
-    """The app's `stores`: the limiters' windows, in memory."""
-    return {STORE: WindowStore()}
-
-
-class ProblemRateLimitMiddleware(RateLimitMiddleware):
-    """Litestar's limiter, answering 429 as a problem with `Retry-After` (seconds until the
-    window resets), besides the `RateLimit-*` headers every counted answer carries."""
-
-    def __init__(self, app: ASGIApp, config: RateLimitConfig) -> None:
-        super().__init__(app, config)
-        self._lock = _uncontended_lock()
-
-    def create_send_wrapper(self, send: Send, cache_object: CacheObject) -> Send:
-        """Litestar's wrapper, setting the `RateLimit-*` headers in one pass (`set_headers`)."""
-
-        async def send_wrapper(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                values = self.create_response_headers(cache_object=cache_object)
-                set_headers(message, {k.lower().encode(): v.encode() for k, v in values.items()})
-            await send(message)
-
-        return send_wrapper
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        except TooManyRequestsException as exc:
-            headers = dict(exc.headers or {})
-            retry_after = max(1, int(headers.get(self.config.rate_limit_reset_header_key, "1")))
-            headers["Retry-After"] = str(retry_after)
+    def count(self, identifier: str) -> Headers:
+        """Count one request and return its `RateLimit-*` headers; raise the 429 past the limit."""
+        now = int(time.time())
+        if now >= self._sweep_at:
+            self._windows = {k: w for k, w in self._windows.items() if w.reset > now}
+            self._sweep_at = now + WINDOW_S
+        window = self._windows.get(identifier)
+        if window is None or window.reset <= now:
+            window = self._windows[identifier] = _Window(now + WINDOW_S)
+        if window.count >= self.limit:
+            retry_after = max(1, window.reset - now)
             raise TooManyRequestsError(
-                f"more than {self.max_requests} requests a {self.unit}; retry in {retry_after} s",
-                headers=headers,
-            ) from exc
+                f"more than {self.limit} requests a {UNIT}; retry in {retry_after} s",
+                headers={
+                    "RateLimit-Policy": self._policy.decode(),
+                    "RateLimit-Limit": str(self.limit),
+                    "RateLimit-Remaining": "0",
+                    "RateLimit-Reset": str(window.reset - now),
+                    "Retry-After": str(retry_after),
+                },
+            )
+        window.count += 1
+        return [
+            (b"ratelimit-policy", self._policy),
+            (b"ratelimit-limit", self._limit),
+            (b"ratelimit-remaining", str(self.limit - window.count).encode()),
+            (b"ratelimit-reset", str(window.reset - now).encode()),
+        ]
 
 
-def _is_preflight(request: Request[Any, Any, Any]) -> bool:
-    return request.method == "OPTIONS" and "access-control-request-method" in request.headers
+class RateLimits:
+    """The anonymous limit and the per-user one, for one application."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.anonymous = FixedWindows(settings.rate_limit_anonymous_per_minute)
+        self.authenticated = FixedWindows(settings.rate_limit_authenticated_per_minute)
+
+    def count(self, scope: HTTPScope, verified: VerifiedToken | None) -> Headers | None:
+        """The `RateLimit-*` headers of a counted request, None for one that is not counted."""
+        if scope["path"].startswith(_UNLIMITED) or _is_preflight(scope):
+            return None
+        if verified is not None:
+            return self.authenticated.count(f"user:{verified.issuer} {verified.subject}")
+        client = scope.get("client")
+        return self.anonymous.count("client:" + (client[0] if client else "127.0.0.1"))
 
 
-def _verified(request: Request[Any, Any, Any]) -> VerifiedToken | None:
-    verified: VerifiedToken | None = request.state.get("verified_token")
-    return verified
-
-
-# async on purpose: Litestar runs a plain function in a worker thread, on every request.
-async def _counts_as_anonymous(request: Request[Any, Any, Any]) -> bool:
-    return not _is_preflight(request) and _verified(request) is None
-
-
-async def _counts_as_user(request: Request[Any, Any, Any]) -> bool:
-    return not _is_preflight(request) and _verified(request) is not None
-
-
-def _client(request: Request[Any, Any, Any]) -> str:
-    return "client:" + get_remote_address(request)
-
-
-def _user(request: Request[Any, Any, Any]) -> str:
-    verified = _verified(request)
-    assert verified is not None  # `_counts_as_user` let only these through
-    return f"user:{verified.issuer} {verified.subject}"
-
-
-def rate_limits(settings: Settings) -> list[DefineMiddleware]:
-    """The anonymous limit, then the per-user one; both after token verification."""
-    anonymous = RateLimitConfig(
-        rate_limit=("minute", settings.rate_limit_anonymous_per_minute),
-        exclude=UNLIMITED_PATHS,
-        check_throttle_handler=_counts_as_anonymous,
-        identifier_for_request=_client,
-        middleware_class=ProblemRateLimitMiddleware,
+def _is_preflight(scope: HTTPScope) -> bool:
+    return scope["method"] == "OPTIONS" and any(
+        name == b"access-control-request-method" for name, _ in scope["headers"]
     )
-    authenticated = RateLimitConfig(
-        rate_limit=("minute", settings.rate_limit_authenticated_per_minute),
-        exclude=UNLIMITED_PATHS,
-        check_throttle_handler=_counts_as_user,
-        identifier_for_request=_user,
-        middleware_class=ProblemRateLimitMiddleware,
-    )
-    return [anonymous.middleware, authenticated.middleware]

@@ -13,12 +13,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from typing import Any, cast
+from collections.abc import Iterable
+from typing import Any
 
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
-from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, BeforeMessageSendHookHandler, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.openapi import DOCS_PATH
 from api.settings import Settings
@@ -28,44 +28,50 @@ HSTS = "max-age=31536000; includeSubDomains"
 _INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.DOTALL | re.IGNORECASE)
 
 
-def set_headers(message: Message, values: dict[bytes, bytes], keep: frozenset[bytes] = frozenset()) -> None:
-    """Set headers (lower-case names) on an `http.response.start` message in one pass over it: the
-    first header of each name is replaced and its repeats dropped, absent ones are appended; a name
-    in `keep` is left as it is when present. What `MutableScopeHeaders.__setitem__` does, without
-    scanning and decoding every header once per header set."""
-    pending = dict(values)
-    headers: list[tuple[bytes, bytes]] = []
-    for name, value in cast("list[tuple[bytes, bytes]]", message.get("headers", [])):
-        key = name.lower()
-        if key not in values:
-            headers.append((name, value))
-        elif key in pending:
-            headers.append((name, value) if key in keep else (key, pending[key]))
-            del pending[key]
-    headers.extend(pending.items())
-    message["headers"] = headers  # type: ignore[typeddict-unknown-key]
+class SecurityHeaders:
+    """The headers every answer gets, as raw pairs built once; `api.observability.RequestContext`
+    sets them on every answer in its one pass over the answer's headers, 404s and errors included.
+    A header of these names the answer had is replaced, but for a `Content-Security-Policy` of
+    its own (the docs page's)."""
+
+    def __init__(self, settings: Settings) -> None:
+        common = [
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"no-referrer"),
+            (b"x-frame-options", b"DENY"),
+        ]
+        if settings.public_url.startswith("https://"):
+            common.append((b"strict-transport-security", HSTS.encode()))
+        self.anonymous = common
+        self.with_token = [*common, (b"cache-control", b"no-store")]
+        self.replaced_anonymous = frozenset(name for name, _ in self.anonymous)
+        self.replaced_with_token = frozenset(name for name, _ in self.with_token)
+
+    def apply(
+        self, headers: Iterable[tuple[bytes, bytes]], token: bool, *last: tuple[bytes, bytes]
+    ) -> list[tuple[bytes, bytes]]:
+        """`headers` with these set (`no-store` when the request carried a token), then `last`
+        (which replace any header of their names)."""
+        replaced = self.replaced_with_token if token else self.replaced_anonymous
+        if last:
+            replaced = replaced | {name for name, _ in last}
+        kept: list[tuple[bytes, bytes]] = []
+        policy = False
+        for header in headers:
+            name = header[0].lower()
+            if name in replaced:
+                continue
+            policy = policy or name == _POLICY
+            kept.append(header)
+        kept += self.with_token if token else self.anonymous
+        if not policy:
+            kept.append((_POLICY, _API_POLICY))
+        kept += last
+        return kept
 
 
-def security_headers(settings: Settings) -> BeforeMessageSendHookHandler:
-    """A `before_send` hook: it sees every answer, 404s and errors raised in middleware included."""
-    common = {
-        b"x-content-type-options": b"nosniff",
-        b"referrer-policy": b"no-referrer",
-        b"x-frame-options": b"DENY",
-        b"content-security-policy": API_POLICY.encode(),
-    }
-    if settings.public_url.startswith("https://"):
-        common[b"strict-transport-security"] = HSTS.encode()
-    with_token = {**common, b"cache-control": b"no-store"}
-    keep = frozenset({b"content-security-policy"})
-
-    async def add_headers(message: Message, scope: Scope) -> None:
-        if message["type"] != "http.response.start" or scope["type"] != ScopeType.HTTP:
-            return
-        token = any(name == b"authorization" for name, _ in scope["headers"])
-        set_headers(message, with_token if token else common, keep)
-
-    return add_headers
+_POLICY = b"content-security-policy"
+_API_POLICY = API_POLICY.encode()
 
 
 def docs_policy(page: bytes) -> str:
@@ -80,16 +86,18 @@ def docs_policy(page: bytes) -> str:
     )
 
 
-class DocsPolicyMiddleware(ASGIMiddleware):
+class DocsPolicy:
     """Holds back the HTML pages under `/docs` until their body is complete, to hash their inline
-    scripts into the page's policy. Other answers pass straight through."""
+    scripts into the page's policy. Other answers pass straight through. Litestar builds one per
+    route, around `app`."""
 
-    scopes = (ScopeType.HTTP,)
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
-        if path != DOCS_PATH and not path.startswith(DOCS_PATH + "/"):
-            await next_app(scope, receive, send)
+        if scope["type"] != ScopeType.HTTP or not (path == DOCS_PATH or path.startswith(DOCS_PATH + "/")):
+            await self.app(scope, receive, send)
             return
         start: dict[str, Any] = {}
         body: list[bytes] = []
@@ -111,4 +119,4 @@ class DocsPolicyMiddleware(ASGIMiddleware):
             await send(start)  # type: ignore[arg-type]
             await send({"type": "http.response.body", "body": page, "more_body": False})
 
-        await next_app(scope, receive, hold)
+        await self.app(scope, receive, hold)

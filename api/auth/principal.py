@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from litestar import Request
-from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.enums import ScopeType
-from litestar.middleware import ASGIMiddleware
 from litestar.openapi.spec import Example, OpenAPIType
 from litestar.params import HeaderParameter
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import Scope
 
 from api.auth import repository
 from api.auth.tokens import KeyUnavailableError, TokenError, TokenVerifier, VerifiedToken
@@ -23,6 +20,7 @@ from api.errors import ForbiddenError, RequestValidationError, ServiceUnavailabl
 
 OrganisationRole = Literal["admin", "staff"]
 ORGANISATION_HEADER = "x-organisation-id"
+ORGANISATION_HEADER_BYTES = ORGANISATION_HEADER.encode()
 
 UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 # A parameter of `provide_principal`, so every operation that resolves the caller documents it. A
@@ -82,53 +80,26 @@ class Principal:
 ANONYMOUS = Principal()
 
 
-class BearerTokenMiddleware(ASGIMiddleware):
-    """A token, when sent, must be valid on every route, public ones included.
-
-    It needs no database; the `principal` dependency turns the verified token into a user. A
-    middleware rather than an app-wide guard: Litestar copies the route handler for every guard
-    call, which cost more than verifying a cached token.
-
-    The verdict is left in the request's state (`verified_token` or `token_error`) so the rate
-    limits (`api.ratelimit`), which run next, count a refused token as anonymous; then
-    `RefuseInvalidTokenMiddleware` answers the refusal."""
-
-    scopes = (ScopeType.HTTP,)
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(scope)
-        try:
-            verified = await _verify(connection)
-        except (UnauthorizedError, ServiceUnavailableError) as exc:
-            connection.state.token_error = exc
-        else:
-            if verified is not None:
-                connection.state.verified_token = verified
-        await next_app(scope, receive, send)
-
-
-class RefuseInvalidTokenMiddleware(ASGIMiddleware):
-    """Answers the refusal `BearerTokenMiddleware` left in the request's state, if any."""
-
-    scopes = (ScopeType.HTTP,)
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        error: Exception | None = ASGIConnection[Any, Any, Any, Any](scope).state.get("token_error")
-        if error is not None:
-            raise error
-        await next_app(scope, receive, send)
-
-
-async def _verify(connection: ASGIConnection[Any, Any, Any, Any]) -> VerifiedToken | None:
-    header = connection.headers.get("authorization")
+async def judge_token(scope: Scope) -> VerifiedToken | None:
+    """The bearer token of a request, verified; None without one. A token, when sent, must be valid
+    on every route, public ones included; it needs no database (the `principal` dependency turns
+    it into a user). Raises the refusal (401, or 503 when the issuer's keys cannot be fetched);
+    `api.admission` answers it once the rate limit has counted the request."""
+    header: bytes | None = None
+    acting = False
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            header = value if header is None else header
+        elif name == ORGANISATION_HEADER_BYTES:
+            acting = acting or bool(value)
     if header is None:
-        if connection.headers.get(ORGANISATION_HEADER):
+        if acting:
             raise UnauthorizedError("X-Organisation-ID needs a bearer token saying who you are")
         return None
-    scheme, _, token = header.partition(" ")
+    scheme, _, token = header.decode("latin-1").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise _invalid("the Authorization header must be `Bearer <token>`")
-    verifier: TokenVerifier = connection.app.state.token_verifier
+    verifier: TokenVerifier = scope["litestar_app"].state.token_verifier
     try:
         return await verifier.verify(token.strip())
     except TokenError as exc:

@@ -36,6 +36,22 @@ VISIBLE = """(
                         AND m.organisation_id = $1 AND m.status = 'active')))
 )"""
 
+# `VISIBLE` for one listing: the memberships looked up by their unique (network, organisation)
+# rather than as `EXISTS`, which PostgreSQL runs as a hash of every active membership built on
+# each execution (a sequential scan of the table for one row: most of a read's database time).
+VISIBLE_ROW = """(
+    l.organisation_id = $1
+    OR (($3 OR l.network_id = ANY($2::uuid[])) AND l.status <> 'draft')
+    OR (l.status = 'published'
+        AND (l.available_until IS NULL OR l.available_until > now())
+        AND (SELECT m.status FROM memberships m WHERE m.network_id = l.network_id
+             AND m.organisation_id = l.organisation_id) = 'active'
+        AND (l.visibility = 'public'
+             OR (SELECT m.status FROM memberships m WHERE m.network_id = l.network_id
+                 AND m.organisation_id = $1) = 'active'))
+)"""
+_GET_VISIBLE = f"SELECT {COLUMNS} FROM listings l WHERE l.id = $4 AND {VISIBLE_ROW}"
+
 _DRAFT_FIELDS = tuple(Draft.__struct_fields__)
 
 
@@ -128,7 +144,7 @@ async def get_visible(
     platform_admin: bool,
 ) -> Listing | None:
     row = await conn.fetchrow(
-        f"SELECT {COLUMNS} FROM listings l WHERE l.id = $4 AND {VISIBLE}",
+        _GET_VISIBLE,
         acting_organisation,
         list(operated),
         platform_admin,

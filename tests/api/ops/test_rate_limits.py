@@ -107,3 +107,19 @@ async def test_cors_preflights_are_never_counted(database_url: str, tmp_path: Pa
         for _ in range(5):
             assert (await client.options("/v1/networks", headers=preflight)).status_code < 400
         assert await _statuses(client, 4, lambda _: {}) == [200, 200, 200, 429]
+
+
+async def test_counted_answers_say_where_the_caller_stands_and_exempt_ones_do_not(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with _client(_settings(database_url, tmp_path)) as client:
+        first, second = await client.get("/v1/networks"), await client.get("/v1/networks")
+        exempt = await client.get("/health/live")
+    assert [first.headers["ratelimit-remaining"], second.headers["ratelimit-remaining"]] == ["2", "1"]
+    for answer in (first, second):
+        assert answer.headers["ratelimit-policy"] == "3; w=60"
+        assert answer.headers["ratelimit-limit"] == "3"
+        assert 1 <= int(answer.headers["ratelimit-reset"]) <= 60
+        assert len(answer.headers.get_list("ratelimit-limit")) == 1
+    assert exempt.status_code == 200
+    assert not [name for name in exempt.headers if name.startswith("ratelimit-")]
