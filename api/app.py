@@ -100,7 +100,11 @@ def create_app(settings: Settings) -> Litestar:
     dsn = settings.database_url
     use_cursor_key(cursor_key_in(settings.key_dir))
     scoring.configure(
-        settings.synergy_weights, settings.synergy_half_distance_km, settings.synergy_max_distance_km
+        settings.synergy_weights,
+        settings.synergy_half_distance_km,
+        settings.synergy_max_distance_km,
+        settings.synergy_pooling_radius_km,
+        settings.synergy_staff_category,
     )
 
     @asynccontextmanager

@@ -19,7 +19,7 @@ Note = Annotated[str, msgspec.Meta(min_length=1, max_length=10_000, pattern=LONG
 class ScoreComponent(Schema):
     name: str
     """category, waste_code, quantity, months, distance, hierarchy, transport (substitution);
-    members, distance (pooling)."""
+    members, distance (pooling); complementarity, coverage, distance (staff sharing)."""
     value: float
     """In [0, 1]; 1 is the best fit."""
     weight: float
@@ -32,7 +32,8 @@ class SynergyExplanation(Schema):
     components: list[ScoreComponent]
     summary: str
     distance_km: float | None = None
-    """Great-circle distance between the two sites (substitution) or the widest pair (pooling)."""
+    """Great-circle distance between the two sites (substitution, staff sharing), from the zone's
+    centre to the farthest site (pooling by zone) or between the two farthest sites (by radius)."""
     mass_kg_per_year: float | None = None
     """What would move in a year, when the units say it (substitution)."""
     transport_co2e_kg_per_year: float | None = None

@@ -11,9 +11,7 @@ abandoned or realised one gets a new proposal beside it.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -23,14 +21,15 @@ from api.auth.principal import Principal
 from api.db import outbox
 from api.db.pool import Connection
 from api.networks.service import get_network
-from api.synergies import scoring
+from api.synergies import pooling, scoring
+from api.synergies.candidate import ACTIVE_MEMBERS, Candidate, digest, split
 from api.synergies.lifecycle import SYNERGY
 from api.synergies.scoring import Scoring, component
 from schemas.synergies import DetectionResult, SynergyExplanation
 
-_ACTIVE = """active AS (
-    SELECT organisation_id, zone_id FROM memberships WHERE network_id = $1 AND status = 'active'
-)"""
+__all__ = ["Candidate", "candidates", "detect", "detect_for", "substitution"]
+
+_ACTIVE = ACTIVE_MEMBERS
 
 SUBSTITUTIONS = f"""
 WITH {_ACTIVE},
@@ -95,51 +94,6 @@ JOIN units ud ON ud.code = r.d_unit
 WHERE r.rank <= $3
 """  # noqa: S608 (constant SQL)
 
-POOLINGS = f"""
-WITH {_ACTIVE},
-demand AS (
-    SELECT 'flow' AS source, f.id, f.version, f.organisation_id, f.category_id, a.zone_id,
-           f.latitude, f.longitude
-    FROM flows f JOIN active a USING (organisation_id) JOIN categories c ON c.id = f.category_id
-    WHERE f.network_id = $1 AND f.direction = 'input' AND c.nature = 'service' AND a.zone_id IS NOT NULL
-    UNION ALL
-    SELECT 'listing', l.id, l.version, l.organisation_id, l.category_id, coalesce(l.zone_id, a.zone_id),
-           l.latitude, l.longitude
-    FROM listings l JOIN active a USING (organisation_id)
-    WHERE l.network_id = $1 AND l.direction = 'need' AND l.status = 'published' AND l.nature = 'service'
-      AND coalesce(l.zone_id, a.zone_id) IS NOT NULL
-)
-SELECT d.zone_id, z.name AS zone_name, d.category_id,
-       array_agg(d.source || ':' || d.id || ':' || d.version ORDER BY d.source, d.id) AS items,
-       array_agg(DISTINCT d.organisation_id) AS organisations,
-       max(earth_distance(ll_to_earth(z.latitude, z.longitude), ll_to_earth(d.latitude, d.longitude))) / 1000
-           AS km
-FROM demand d JOIN zones z ON z.id = d.zone_id
-GROUP BY d.zone_id, z.name, d.category_id
-HAVING count(DISTINCT d.organisation_id) >= 2
-"""  # noqa: S608 (constant SQL)
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    kind: str
-    category_id: str
-    organisations: list[uuid.UUID]
-    flows: list[uuid.UUID]
-    listings: list[uuid.UUID]
-    inputs_key: str
-    fingerprint: str
-    score: float
-    explanation: SynergyExplanation
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _split(items: list[tuple[str, uuid.UUID]]) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
-    return [i for s, i in items if s == "flow"], [i for s, i in items if s == "listing"]
-
 
 def substitution(row: Any, config: Scoring) -> Candidate:
     """Score one supply x demand pair from the SQL above."""
@@ -170,7 +124,7 @@ def substitution(row: Any, config: Scoring) -> Candidate:
     score = scoring.total(components)
     s_ref, d_ref = f"{row['s_source']}:{row['s_id']}", f"{row['d_source']}:{row['d_id']}"
     inputs_key = f"substitution|{s_ref}|{d_ref}"
-    flows, listings = _split([(row["s_source"], row["s_id"]), (row["d_source"], row["d_id"])])
+    flows, listings = split([(row["s_source"], row["s_id"]), (row["d_source"], row["d_id"])])
     return Candidate(
         kind="substitution",
         category_id=row["s_category"],
@@ -178,7 +132,7 @@ def substitution(row: Any, config: Scoring) -> Candidate:
         flows=flows,
         listings=listings,
         inputs_key=inputs_key,
-        fingerprint=_digest(f"{inputs_key}|{row['s_version']}|{row['d_version']}"),
+        fingerprint=digest(f"{inputs_key}|{row['s_version']}|{row['d_version']}"),
         score=score,
         explanation=SynergyExplanation(
             components=components,
@@ -190,41 +144,12 @@ def substitution(row: Any, config: Scoring) -> Candidate:
     )
 
 
-def pooling(row: Any, config: Scoring) -> Candidate:
-    """Score one zone x service category group from the SQL above."""
-    members = len(row["organisations"])
-    km = float(row["km"])
-    components = [
-        component(config, "members", min(1.0, (members - 1) / 4), f"{members} organisations share the need"),
-        component(config, "distance", *scoring.distance_fit(config, km)),
-    ]
-    items = [item.rsplit(":", 1)[0] for item in row["items"]]
-    inputs_key = f"pooling|{row['zone_id']}|{row['category_id']}"
-    flows, listings = _split([(s, uuid.UUID(i)) for s, i in (item.split(":", 1) for item in items)])
-    return Candidate(
-        kind="pooling",
-        category_id=row["category_id"],
-        organisations=sorted(row["organisations"]),
-        flows=flows,
-        listings=listings,
-        inputs_key=inputs_key,
-        fingerprint=_digest(f"{inputs_key}|{'|'.join(row['items'])}"),
-        score=scoring.total(components),
-        explanation=SynergyExplanation(
-            components=components,
-            summary=f"{members} organisations of {row['zone_name']} need {row['category_id']}",
-            distance_km=round(km, 3),
-        ),
-    )
-
-
 async def candidates(conn: Connection, network_id: uuid.UUID, config: Scoring) -> list[Candidate]:
     """Every candidate of the network as the inputs stand now, scored and explained."""
     pairs = await conn.fetch(
         SUBSTITUTIONS, network_id, config.max_distance_km * 1000, config.candidates_per_demand
     )
-    groups = await conn.fetch(POOLINGS, network_id)
-    return [substitution(r, config) for r in pairs] + [pooling(r, config) for r in groups]
+    return [substitution(r, config) for r in pairs] + await pooling.candidates(conn, network_id, config)
 
 
 async def detect(conn: Connection, network_id: uuid.UUID, config: Scoring | None = None) -> DetectionResult:

@@ -21,5 +21,3 @@ CREATE TABLE synergy_detection_runs (
     ran_at timestamptz NOT NULL
 );
 
--- Pooling candidates by radius look their neighbours up in a box around each site.
-CREATE INDEX flows_site_idx ON flows USING gist (ll_to_earth(latitude, longitude));
