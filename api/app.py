@@ -65,6 +65,7 @@ from api.search.service import provide_viewer
 from api.security import DocsPolicyMiddleware, security_headers
 from api.settings import Settings
 from api.synergies import scoring
+from api.synergies.nightly import detect_due
 from api.synergies.routes import NetworkSynergyController, OrganisationSynergyController, SynergyController
 from api.transfers.routes import (
     ListingTransferController,
@@ -142,6 +143,10 @@ def create_app(settings: Settings) -> Litestar:
                         settings.sweep_interval_seconds,
                         lambda: _prune_events(pool, settings.event_retention_days),
                         "prune_events",
+                    ),
+                    # Each network once a day; the other runs find none due.
+                    periodic(
+                        settings.sweep_interval_seconds, lambda: _detect_synergies(pool), "detect_synergies"
                     ),
                     _webhook_worker(pool, settings),
                 ):
@@ -248,6 +253,10 @@ async def _webhook_worker(pool: Pool, settings: Settings) -> AsyncGenerator[None
         return
     async with webhook_worker(pool, allow_insecure=settings.webhook_allow_insecure):
         yield
+
+
+async def _detect_synergies(pool: Pool) -> None:
+    await detect_due(pool)
 
 
 async def _prune_events(pool: Pool, retention_days: int) -> None:

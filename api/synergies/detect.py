@@ -233,4 +233,10 @@ async def detect_for(conn: Connection, principal: Principal, network_id: uuid.UU
     """The API entry point: operators of the network run detection."""
     await get_network(conn, network_id)
     policy.flows_of_network(principal, network_id)
-    return await detect(conn, network_id)
+    result = await detect(conn, network_id)
+    await conn.execute(
+        """INSERT INTO synergy_detection_runs (network_id, ran_at) VALUES ($1, now())
+           ON CONFLICT (network_id) DO UPDATE SET ran_at = now()""",
+        network_id,
+    )
+    return result
