@@ -169,7 +169,8 @@ async def detect(conn: Connection, network_id: uuid.UUID, config: Scoring | None
     counts = {"substitution": 0, "pooling": 0}
     already = 0
     for candidate in found:
-        explanation = msgspec.to_builtins(candidate.explanation)
+        # Sent as text so it works on any connection, with or without a jsonb codec (the demo loader's).
+        explanation = msgspec.json.encode(candidate.explanation).decode()
         if candidate.fingerprint in fingerprints:
             already += 1
             continue
@@ -177,7 +178,7 @@ async def detect(conn: Connection, network_id: uuid.UUID, config: Scoring | None
         potential = next((r for r in same if r["status"] == "potential"), None)
         if potential is not None:
             await conn.execute(
-                """UPDATE synergies SET fingerprint = $2, score = $3, explanation = $4::jsonb,
+                """UPDATE synergies SET fingerprint = $2, score = $3, explanation = $4::text::jsonb,
                        organisation_ids = $5, flow_ids = $6, listing_ids = $7, version = version + 1,
                        updated_at = now() WHERE id = $1""",
                 potential["id"],
@@ -196,7 +197,7 @@ async def detect(conn: Connection, network_id: uuid.UUID, config: Scoring | None
         synergy_id = await conn.fetchval(
             """INSERT INTO synergies (network_id, kind, category_id, organisation_ids, flow_ids, listing_ids,
                    score, explanation, fingerprint, inputs_key)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb, $9, $10)
                ON CONFLICT (network_id, fingerprint) DO NOTHING RETURNING id""",
             network_id,
             candidate.kind,
