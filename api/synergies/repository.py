@@ -210,4 +210,5 @@ async def insert_outcome(
         declared_by,
         declared_for,
     )
+    assert row is not None  # INSERT ... RETURNING
     return msgspec.convert(dict(row), SynergyOutcome)
