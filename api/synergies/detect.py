@@ -35,62 +35,61 @@ SUBSTITUTIONS = f"""
 WITH {_ACTIVE},
 supply AS (
     SELECT 'flow' AS source, f.id, f.version, f.organisation_id, f.category_id, f.waste_code, f.quantity,
-           f.unit, f.period, f.latitude, f.longitude, f.months::int[] AS months, f.destination
+           f.unit, f.period, f.months::int[] AS months, f.destination,
+           ll_to_earth(f.latitude, f.longitude) AS site
     FROM flows f JOIN active a USING (organisation_id) JOIN categories c ON c.id = f.category_id
     WHERE f.network_id = $1 AND f.direction = 'output' AND c.nature <> 'service'
     UNION ALL
     SELECT 'listing', l.id, l.version, l.organisation_id, l.category_id, l.waste_code, l.available_quantity,
-           l.unit, NULL, l.latitude, l.longitude, '{{}}'::int[], NULL
+           l.unit, NULL, '{{}}'::int[], NULL, ll_to_earth(l.latitude, l.longitude)
     FROM listings l JOIN active a USING (organisation_id)
     WHERE l.network_id = $1 AND l.direction = 'offer' AND l.status = 'published' AND l.nature <> 'service'
       AND l.available_quantity > 0
 ),
 demand AS (
     SELECT 'flow' AS source, f.id, f.version, f.organisation_id, f.category_id, f.waste_code, f.quantity,
-           f.unit, f.period, f.latitude, f.longitude, f.months::int[] AS months
+           f.unit, f.period, f.months::int[] AS months, ll_to_earth(f.latitude, f.longitude) AS site
     FROM flows f JOIN active a USING (organisation_id) JOIN categories c ON c.id = f.category_id
     WHERE f.network_id = $1 AND f.direction = 'input' AND c.nature <> 'service'
     UNION ALL
     SELECT 'listing', l.id, l.version, l.organisation_id, l.category_id, l.waste_code, l.quantity,
-           l.unit, NULL, l.latitude, l.longitude, '{{}}'::int[]
+           l.unit, NULL, '{{}}'::int[], ll_to_earth(l.latitude, l.longitude)
     FROM listings l JOIN active a USING (organisation_id)
     WHERE l.network_id = $1 AND l.direction = 'need' AND l.status = 'published' AND l.nature <> 'service'
 ),
-pairs AS (
-    SELECT s.source AS s_source, s.id AS s_id, s.version AS s_version, s.organisation_id AS s_org,
-           s.category_id AS s_category, s.waste_code AS s_waste, s.quantity AS s_quantity, s.unit AS s_unit,
-           s.period AS s_period, s.months AS s_months, s.destination AS s_destination,
-           d.source AS d_source, d.id AS d_id, d.version AS d_version, d.organisation_id AS d_org,
-           d.category_id AS d_category, d.waste_code AS d_waste, d.quantity AS d_quantity, d.unit AS d_unit,
-           d.period AS d_period, d.months AS d_months, p.metres
+ranked AS (
+    -- The best few supplies of each demand: same category first, then same code, then nearest. Only
+    -- the keys are ranked (every pair of a root category passes here); the rows are joined back after.
+    SELECT s.source AS s_source, s.id AS s_id, d.source AS d_source, d.id AS d_id, p.metres,
+           row_number() OVER (
+               PARTITION BY d.source, d.id
+               ORDER BY s.category_id = d.category_id DESC,
+                        s.waste_code IS NOT DISTINCT FROM d.waste_code DESC, p.metres, s.id
+           ) AS rank
     FROM supply s
     JOIN demand d
       ON d.organisation_id <> s.organisation_id
      AND split_part(d.category_id, '.', 1) = split_part(s.category_id, '.', 1)
      AND (s.waste_code IS NULL OR d.waste_code IS NULL OR left(s.waste_code, 2) = left(d.waste_code, 2))
-    CROSS JOIN LATERAL (
-        SELECT earth_distance(ll_to_earth(s.latitude, s.longitude), ll_to_earth(d.latitude, d.longitude))
-            AS metres
-    ) p
+    CROSS JOIN LATERAL (SELECT earth_distance(s.site, d.site) AS metres) p
     WHERE p.metres <= $2
-),
-ranked AS (
-    -- The best few supplies of each demand: same category first, then same code, then nearest.
-    SELECT *, row_number() OVER (
-        PARTITION BY d_source, d_id
-        ORDER BY s_category = d_category DESC, s_waste IS NOT DISTINCT FROM d_waste DESC, metres, s_id
-    ) AS rank
-    FROM pairs
 )
-SELECT r.*, r.metres / 1000 AS km,
-       coalesce(us.kg_factor::float8, (cs.kg_per_unit ->> r.s_unit)::float8) AS s_kg_per_unit,
-       coalesce(ud.kg_factor::float8, (cd.kg_per_unit ->> r.d_unit)::float8) AS d_kg_per_unit,
+SELECT r.s_source, r.s_id, s.version AS s_version, s.organisation_id AS s_org, s.category_id AS s_category,
+       s.waste_code AS s_waste, s.quantity AS s_quantity, s.unit AS s_unit, s.period AS s_period,
+       s.months AS s_months, s.destination AS s_destination,
+       r.d_source, r.d_id, d.version AS d_version, d.organisation_id AS d_org, d.category_id AS d_category,
+       d.waste_code AS d_waste, d.quantity AS d_quantity, d.unit AS d_unit, d.period AS d_period,
+       d.months AS d_months, r.metres, r.rank, r.metres / 1000 AS km,
+       coalesce(us.kg_factor::float8, (cs.kg_per_unit ->> s.unit)::float8) AS s_kg_per_unit,
+       coalesce(ud.kg_factor::float8, (cd.kg_per_unit ->> d.unit)::float8) AS d_kg_per_unit,
        cs.co2e_kg_per_kg::float8 AS co2e_kg_per_kg
 FROM ranked r
-JOIN categories cs ON cs.id = r.s_category
-JOIN categories cd ON cd.id = r.d_category
-JOIN units us ON us.code = r.s_unit
-JOIN units ud ON ud.code = r.d_unit
+JOIN supply s ON s.source = r.s_source AND s.id = r.s_id
+JOIN demand d ON d.source = r.d_source AND d.id = r.d_id
+JOIN categories cs ON cs.id = s.category_id
+JOIN categories cd ON cd.id = d.category_id
+JOIN units us ON us.code = s.unit
+JOIN units ud ON ud.code = d.unit
 WHERE r.rank <= $3
 """  # noqa: S608 (constant SQL)
 
@@ -152,8 +151,55 @@ async def candidates(conn: Connection, network_id: uuid.UUID, config: Scoring) -
     return [substitution(r, config) for r in pairs] + await pooling.candidates(conn, network_id, config)
 
 
+def _array(ids: list[uuid.UUID]) -> str:
+    """A uuid[] as its text literal: arrays of arrays of any length go through `unnest` as text."""
+    return "{" + ",".join(map(str, ids)) + "}"
+
+
+def _columns(batch: list[Candidate]) -> list[list[Any]]:
+    """The candidates' values column by column, for `unnest`. The explanation is sent as text so it
+    works on any connection, with or without a jsonb codec (the demo loader's)."""
+    return [
+        [c.fingerprint for c in batch],
+        [c.score for c in batch],
+        [msgspec.json.encode(c.explanation).decode() for c in batch],
+        [_array(c.organisations) for c in batch],
+        [_array(c.flows) for c in batch],
+        [_array(c.listings) for c in batch],
+    ]
+
+
+_REFRESH = """
+UPDATE synergies s SET fingerprint = u.fingerprint, score = u.score, explanation = u.explanation::jsonb,
+       organisation_ids = u.organisations::uuid[], flow_ids = u.flows::uuid[],
+       listing_ids = u.listings::uuid[], version = s.version + 1, updated_at = now()
+FROM unnest($1::uuid[], $2::text[], $3::float8[], $4::text[], $5::text[], $6::text[], $7::text[])
+     AS u (id, fingerprint, score, explanation, organisations, flows, listings)
+WHERE s.id = u.id"""
+_PROPOSE = """
+WITH created AS (
+    INSERT INTO synergies (network_id, kind, category_id, fingerprint, score, explanation, organisation_ids,
+                           flow_ids, listing_ids, inputs_key)
+    SELECT $1, u.kind, u.category_id, u.fingerprint, u.score, u.explanation::jsonb, u.organisations::uuid[],
+           u.flows::uuid[], u.listings::uuid[], u.inputs_key
+    FROM unnest($2::text[], $3::text[], $4::text[], $5::float8[], $6::text[], $7::text[], $8::text[],
+                $9::text[], $10::text[])
+         AS u (kind, category_id, fingerprint, score, explanation, organisations, flows, listings, inputs_key)
+    ON CONFLICT (network_id, fingerprint) DO NOTHING
+    RETURNING id, kind
+),
+events AS (
+    INSERT INTO synergy_events (synergy_id, action, to_status)
+    SELECT id, 'propose', 'potential' FROM created
+)
+SELECT id, kind FROM created"""
+
+
 async def detect(conn: Connection, network_id: uuid.UUID, config: Scoring | None = None) -> DetectionResult:
-    """Propose the network's new candidates (see the module docstring); also what the sweep runs."""
+    """Propose the network's new candidates (see the module docstring); also what the sweep runs.
+
+    Set-based: one statement refreshes the potential synergies whose inputs changed, one proposes
+    the new ones with their events, whatever their number."""
     config = config or scoring.current()
     found = await candidates(conn, network_id, config)
     known = await conn.fetch(
@@ -165,68 +211,45 @@ async def detect(conn: Connection, network_id: uuid.UUID, config: Scoring | None
     for r in known:
         by_inputs.setdefault(r["inputs_key"], []).append(r)
     SYNERGY.step(None, "propose", "system")
-    created: list[uuid.UUID] = []
-    counts = {"substitution": 0, "pooling": 0}
+    refreshed: list[tuple[uuid.UUID, Candidate]] = []
+    new: dict[str, Candidate] = {}
     already = 0
     for candidate in found:
-        # Sent as text so it works on any connection, with or without a jsonb codec (the demo loader's).
-        explanation = msgspec.json.encode(candidate.explanation).decode()
-        if candidate.fingerprint in fingerprints:
-            already += 1
-            continue
         same = by_inputs.get(candidate.inputs_key, [])
         potential = next((r for r in same if r["status"] == "potential"), None)
-        if potential is not None:
-            await conn.execute(
-                """UPDATE synergies SET fingerprint = $2, score = $3, explanation = $4::text::jsonb,
-                       organisation_ids = $5, flow_ids = $6, listing_ids = $7, version = version + 1,
-                       updated_at = now() WHERE id = $1""",
-                potential["id"],
-                candidate.fingerprint,
-                candidate.score,
-                explanation,
-                candidate.organisations,
-                candidate.flows,
-                candidate.listings,
-            )
+        if candidate.fingerprint in fingerprints or candidate.fingerprint in new:
             already += 1
-            continue
-        if any(r["status"] in ("studied", "in_progress") for r in same):
+        elif potential is not None:
+            refreshed.append((potential["id"], candidate))
             already += 1
-            continue
-        synergy_id = await conn.fetchval(
-            """INSERT INTO synergies (network_id, kind, category_id, organisation_ids, flow_ids, listing_ids,
-                   score, explanation, fingerprint, inputs_key)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb, $9, $10)
-               ON CONFLICT (network_id, fingerprint) DO NOTHING RETURNING id""",
+        elif any(r["status"] in ("studied", "in_progress") for r in same):
+            already += 1
+        else:
+            new[candidate.fingerprint] = candidate
+    if refreshed:
+        batch = [c for _, c in refreshed]
+        await conn.execute(_REFRESH, [i for i, _ in refreshed], *_columns(batch))
+    rows: list[Any] = []
+    if new:
+        batch = list(new.values())
+        rows = await conn.fetch(
+            _PROPOSE,
             network_id,
-            candidate.kind,
-            candidate.category_id,
-            candidate.organisations,
-            candidate.flows,
-            candidate.listings,
-            candidate.score,
-            explanation,
-            candidate.fingerprint,
-            candidate.inputs_key,
+            [c.kind for c in batch],
+            [c.category_id for c in batch],
+            *_columns(batch),
+            [c.inputs_key for c in batch],
         )
-        if synergy_id is None:  # a concurrent run proposed it first
-            already += 1
-            continue
-        created.append(synergy_id)
-        counts[candidate.kind] += 1
-    if created:
-        await conn.executemany(
-            "INSERT INTO synergy_events (synergy_id, action, to_status) VALUES ($1, 'propose', 'potential')",
-            [(i,) for i in created],
-        )
-        await outbox.emit(conn, "synergies.proposed", network_id, {"proposed": len(created)})
+        already += len(batch) - len(rows)  # a concurrent run proposed those first
+    if rows:
+        await outbox.emit(conn, "synergies.proposed", network_id, {"proposed": len(rows)})
+    kinds = [r["kind"] for r in rows]
     return DetectionResult(
-        proposed=len(created),
-        substitutions=counts["substitution"],
-        poolings=counts["pooling"],
+        proposed=len(rows),
+        substitutions=kinds.count("substitution"),
+        poolings=kinds.count("pooling"),
         already_known=already,
-        synergy_ids=created,
+        synergy_ids=[r["id"] for r in rows],
     )
 
 
