@@ -176,8 +176,7 @@ def sweep() -> None:
     time), start or complete confirmed reservations whose period began or ended, and forget
     Idempotency-Keys older than a day, the search change log older than an hour and events older than
     EVENT_RETENTION_DAYS, and detect synergies in each network not detected for a day; with payments
-    configured, also `payments reconcile`. Safe to run alongside
-    the API and alongside another sweep."""
+    configured, also `payments reconcile`. Safe to run alongside the API and alongside another sweep."""
     settings = resolve_database_url(_settings())
     assert settings.database_url is not None
 
