@@ -67,6 +67,7 @@ from api.search.service import provide_viewer
 from api.security import DocsPolicy, SecurityHeaders
 from api.settings import Settings
 from api.synergies import scoring
+from api.synergies.nightly import detect_due
 from api.synergies.routes import NetworkSynergyController, OrganisationSynergyController, SynergyController
 from api.transfers.routes import (
     ListingTransferController,
@@ -102,7 +103,11 @@ def create_app(settings: Settings) -> Litestar:
     dsn = settings.database_url
     use_cursor_key(cursor_key_in(settings.key_dir))
     scoring.configure(
-        settings.synergy_weights, settings.synergy_half_distance_km, settings.synergy_max_distance_km
+        settings.synergy_weights,
+        settings.synergy_half_distance_km,
+        settings.synergy_max_distance_km,
+        settings.synergy_pooling_radius_km,
+        settings.synergy_staff_category,
     )
 
     @asynccontextmanager
@@ -140,6 +145,10 @@ def create_app(settings: Settings) -> Litestar:
                         settings.sweep_interval_seconds,
                         lambda: _prune_events(pool, settings.event_retention_days),
                         "prune_events",
+                    ),
+                    # Each network once a day; the other runs find none due.
+                    periodic(
+                        settings.sweep_interval_seconds, lambda: _detect_synergies(pool), "detect_synergies"
                     ),
                     _webhook_worker(pool, settings),
                 ):
@@ -245,6 +254,10 @@ async def _webhook_worker(pool: Pool, settings: Settings) -> AsyncGenerator[None
         return
     async with webhook_worker(pool, allow_insecure=settings.webhook_allow_insecure):
         yield
+
+
+async def _detect_synergies(pool: Pool) -> None:
+    await detect_due(pool)
 
 
 async def _prune_events(pool: Pool, retention_days: int) -> None:

@@ -175,8 +175,8 @@ def sweep() -> None:
     """Expire what is due (listings past their availability; reservations unanswered or unconfirmed in
     time), start or complete confirmed reservations whose period began or ended, and forget
     Idempotency-Keys older than a day, the search change log older than an hour and events older than
-    EVENT_RETENTION_DAYS; with payments configured, also `payments reconcile`. Safe to run alongside
-    the API and alongside another sweep."""
+    EVENT_RETENTION_DAYS, and detect synergies in each network not detected for a day; with payments
+    configured, also `payments reconcile`. Safe to run alongside the API and alongside another sweep."""
     settings = resolve_database_url(_settings())
     assert settings.database_url is not None
 
@@ -207,6 +207,8 @@ def sweep() -> None:
 
     listings, reservations = asyncio.run(run(settings.database_url))
     click.echo(f"expired {listings} listings; moved {reservations} reservations")
+    detected = asyncio.run(_detect_synergies(settings, settings.database_url))
+    click.echo(f"detected synergies in {len(detected)} networks due; proposed {sum(detected.values())}")
     if settings.payments_configured:
         looked, cancelled = asyncio.run(_reconcile_payments(settings, settings.database_url))
         click.echo(f"looked up {looked} payments awaiting; cancelled {cancelled}")
@@ -231,6 +233,26 @@ def reconcile() -> None:
 
     looked, cancelled = asyncio.run(_reconcile_payments(settings, settings.database_url))
     click.echo(f"looked up {looked} payments awaiting; cancelled {cancelled}")
+
+
+async def _detect_synergies(settings: Settings, dsn: str) -> dict[uuid.UUID, int]:
+    """Synergy detection for the networks whose last run is a day old (`api.synergies.nightly`)."""
+    from api.db.pool import create_pool
+    from api.synergies import scoring
+    from api.synergies.nightly import detect_due
+
+    scoring.configure(
+        settings.synergy_weights,
+        settings.synergy_half_distance_km,
+        settings.synergy_max_distance_km,
+        settings.synergy_pooling_radius_km,
+        settings.synergy_staff_category,
+    )
+    pool = await create_pool(dsn, min_size=1, max_size=2)
+    try:
+        return await detect_due(pool)
+    finally:
+        await pool.close()
 
 
 async def _reconcile_payments(settings: Settings, dsn: str) -> tuple[int, int]:

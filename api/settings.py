@@ -85,6 +85,12 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, rename="upper"):
     """Distance at which a synergy's distance component is 0.5."""
     synergy_max_distance_km: Annotated[float, msgspec.Meta(gt=0, le=2000)] = 100
     """Sites farther apart than this are never paired by detection."""
+    synergy_pooling_radius_km: Annotated[float, msgspec.Meta(ge=0, le=100)] = 5
+    """Members outside any zone pool a need with the members within this distance; 0: by zone only."""
+    synergy_staff_category: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")] = (
+        "services.staff"
+    )
+    """The category of shared staff: its needs pair by complementary months (opposite seasons)."""
 
     def __post_init__(self) -> None:
         if self.database_pool_min_size > self.database_pool_max_size:

@@ -11,6 +11,7 @@ import msgspec
 from schemas.base import Input, Schema
 from schemas.listings import CategoryId, Cents, LongText, UnitCode, WasteCode
 from schemas.networks import Latitude, Longitude
+from schemas.organisations import Siret
 from schemas.types import Quantity, Timestamp
 
 FlowDirection = Literal["input", "output"]
@@ -92,3 +93,43 @@ class FlowUpdate(Input):
     destination: Destination | msgspec.UnsetType | None = msgspec.UNSET
     destination_cost_cents: Cents | msgspec.UnsetType | None = msgspec.UNSET
     visibility: FlowVisibility | msgspec.UnsetType = msgspec.UNSET
+
+
+MonthsCell = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=100,
+        pattern=r"^[0-9]{1,2}( ?- ?[0-9]{1,2})?([ ,|/+]+[0-9]{1,2}( ?- ?[0-9]{1,2})?)*(?![\s\S])",
+        description="Months (1-12) separated by spaces, commas, `|` or `/`, ranges as `6-8`",
+    ),
+]
+
+
+class FlowImportRow(Input):
+    """One CSV row of a flows import; the header names these fields. Empty cells count as absent."""
+
+    direction: FlowDirection
+    category: CategoryId
+    quantity: Quantity
+    unit: UnitCode
+    period: FlowPeriod
+    siret: Siret | None = None
+    """The member (required by a network's import; an organisation's may repeat its own)."""
+    waste_code: WasteCode | None = None
+    description: LongText = ""
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
+    """The organisation's site when both are absent."""
+    months: MonthsCell | None = None
+    destination: Destination | None = None
+    destination_cost_cents: Cents | None = None
+    visibility: FlowVisibility = "operators"
+
+
+class FlowImportResult(Schema):
+    network_id: uuid.UUID
+    rows: int
+    created: int
+    """Flows created: one a row."""
+    organisations: int
+    """Distinct organisations the flows are of."""

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import Annotated, Literal
 
 import msgspec
 
 from schemas.base import Input, Schema
-from schemas.types import LONG_TEXT_PATTERN, Timestamp
+from schemas.types import LONG_TEXT_PATTERN, Kilometres, Timestamp
 
 SynergyKind = Literal["substitution", "pooling"]
 SynergyStatus = Literal["potential", "studied", "in_progress", "realised", "abandoned", "dismissed"]
@@ -19,7 +20,7 @@ Note = Annotated[str, msgspec.Meta(min_length=1, max_length=10_000, pattern=LONG
 class ScoreComponent(Schema):
     name: str
     """category, waste_code, quantity, months, distance, hierarchy, transport (substitution);
-    members, distance (pooling)."""
+    members, distance (pooling); complementarity, coverage, distance (staff sharing)."""
     value: float
     """In [0, 1]; 1 is the best fit."""
     weight: float
@@ -32,7 +33,8 @@ class SynergyExplanation(Schema):
     components: list[ScoreComponent]
     summary: str
     distance_km: float | None = None
-    """Great-circle distance between the two sites (substitution) or the widest pair (pooling)."""
+    """Great-circle distance between the two sites (substitution, staff sharing), from the zone's
+    centre to the farthest site (pooling by zone) or between the two farthest sites (by radius)."""
     mass_kg_per_year: float | None = None
     """What would move in a year, when the units say it (substitution)."""
     transport_co2e_kg_per_year: float | None = None
@@ -63,6 +65,31 @@ class SynergyExchange(Schema):
     created_at: Timestamp
 
 
+class SynergyOutcome(Schema):
+    id: uuid.UUID
+    euros_saved_cents: int | None
+    """What the pooling saves, in euro cents, as declared."""
+    km_saved: Decimal | None
+    """Kilometres no longer driven (fewer collection rounds, guards' patrols, deliveries)."""
+    shared_jobs: float | None
+    """Jobs shared or created between the organisations, in full-time equivalents."""
+    note: str | None
+    declared_by: uuid.UUID
+    """The user who declared it."""
+    declared_for: uuid.UUID | None
+    """The involved organisation they spoke for; null for an operator."""
+    declared_at: Timestamp
+
+
+class SynergyOutcomeCreate(Input):
+    """At least one figure; a pooling synergy in progress becomes `realised` with its first outcome."""
+
+    euros_saved_cents: Annotated[int, msgspec.Meta(ge=0, le=10**12)] | None = None
+    km_saved: Kilometres | None = None
+    shared_jobs: Annotated[float, msgspec.Meta(ge=0, le=100_000)] | None = None
+    note: Note | None = None
+
+
 class Synergy(Schema):
     id: uuid.UUID
     network_id: uuid.UUID
@@ -83,6 +110,8 @@ class Synergy(Schema):
     events: list[SynergyEvent] = msgspec.field(default_factory=list)
     notes: list[SynergyNote] = msgspec.field(default_factory=list)
     exchanges: list[SynergyExchange] = msgspec.field(default_factory=list)
+    outcomes: list[SynergyOutcome] = msgspec.field(default_factory=list)
+    """Declared outcomes (pooling synergies)."""
 
 
 class SynergyStep(Input):
@@ -161,6 +190,11 @@ class FunnelRow(Schema):
     km_saved: float
     trips_saved: int
     """Summed over the completed transfers linked to realised synergies."""
+    euros_saved_cents: int = 0
+    declared_km_saved: float = 0.0
+    shared_jobs: float = 0.0
+    """Summed over the outcomes declared for realised (pooling) synergies; declared km are not in
+    `km_saved`, which is measured from transfers."""
 
 
 class FunnelReport(Schema):

@@ -16,6 +16,7 @@ from api.db.pool import Connection
 from api.demo import data, members, services
 from api.demo import listings as demo_listings
 from api.demo import repository as demo_repository
+from api.demo import synergies as demo_synergies
 from api.listings import repository, rules
 from api.listings.rules import Draft
 from schemas.listings import ListingStatus
@@ -68,9 +69,11 @@ async def load_demo(conn: Connection, issuer: str) -> str:
         reservations = await _reservations(
             conn, network_id, list(await demo_repository.sites(conn, network_id))
         )
+        synergies = await demo_synergies.load(conn, network_id, operator_id)
     return (
         f"demo network {data.NETWORK['slug']!r}: {len(zone_ids)} zones, "
-        f"{len(organisation_ids)} organisations, {listings} listings, {reservations} reservations; "
+        f"{len(organisation_ids)} organisations, {listings} listings, {reservations} reservations, "
+        f"{synergies}; "
         f"mint a token with `symbiose token --email {operator_email}`"
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -55,16 +56,44 @@ async def member_of(conn: Connection, organisation_id: uuid.UUID) -> frozenset[u
     return frozenset(r["network_id"] for r in rows)
 
 
-async def allowed_units(conn: Connection, category_id: str) -> list[str] | None:
-    units: list[str] | None = await conn.fetchval(
-        "SELECT allowed_units FROM categories WHERE id = $1", category_id
+async def allowed_units(conn: Connection, category_ids: Sequence[str]) -> dict[str, list[str]]:
+    """Each existing category's allowed units, among `category_ids`."""
+    rows = await conn.fetch(
+        "SELECT id, allowed_units FROM categories WHERE id = ANY($1::text[])", list(category_ids)
     )
-    return units
+    return {r["id"]: r["allowed_units"] for r in rows}
 
 
-async def waste_code_exists(conn: Connection, code: str) -> bool:
-    found: bool = await conn.fetchval("SELECT EXISTS (SELECT 1 FROM waste_codes WHERE code = $1)", code)
-    return found
+async def known_waste_codes(conn: Connection, codes: Sequence[str]) -> set[str]:
+    rows = await conn.fetch("SELECT code FROM waste_codes WHERE code = ANY($1::text[])", list(codes))
+    return {r["code"] for r in rows}
+
+
+async def organisation_site(
+    conn: Connection, organisation_id: uuid.UUID
+) -> tuple[str | None, float | None, float | None]:
+    """(SIRET, latitude, longitude) of an organisation."""
+    row = await conn.fetchrow(
+        "SELECT siret, latitude, longitude FROM organisations WHERE id = $1", organisation_id
+    )
+    return (None, None, None) if row is None else (row["siret"], row["latitude"], row["longitude"])
+
+
+async def copy_flows(
+    conn: Connection,
+    flows: Sequence[tuple[uuid.UUID, dict[str, Any]]],
+    network_id: uuid.UUID,
+    created_by: uuid.UUID,
+) -> None:
+    """Write imported flows, (organisation, values) each, in one COPY."""
+    await conn.copy_records_to_table(
+        "flows",
+        records=[
+            (network_id, organisation_id, created_by, *(values[name] for name in FIELDS))
+            for organisation_id, values in flows
+        ],
+        columns=("network_id", "organisation_id", "created_by", *FIELDS),
+    )
 
 
 async def insert(

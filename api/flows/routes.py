@@ -3,25 +3,34 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from typing import Any
 
-from litestar import Controller, Response, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, RawBody
 
 from api.actions import ETAG, LOCATION
 from api.auth.principal import Principal
 from api.db.pool import Connection
 from api.errors import (
+    BadRequestError,
     ForbiddenError,
     NotFoundError,
     PreconditionFailedError,
     RequestValidationError,
     UnauthorizedError,
+    UnsupportedMediaTypeError,
 )
-from api.flows import service
+from api.flows import imports, service
 from api.http import IfMatch, InvalidCursorError, LimitQuery, PreconditionRequiredError, etag
+from api.imports.routes import CSV_MEDIA_TYPE, FORM_MEDIA_TYPE, CsvUploadOperation, csv_text
+from api.imports.service import ImportRejectedError
+from api.inputs import BODY_MEDIA_TYPES
+from api.limits import CSV_MAX_BODY_BYTES
 from api.openapi import BEARER, UPDATE_ERRORS, problem_responses
-from schemas.flows import Flow, FlowUpdate, NetworkFlowCreate, OrganisationFlowCreate
+from schemas.flows import Flow, FlowImportResult, FlowUpdate, NetworkFlowCreate, OrganisationFlowCreate
 from schemas.pagination import Page
 
 _LIST_ERRORS = (RequestValidationError, InvalidCursorError, UnauthorizedError, ForbiddenError, NotFoundError)
@@ -34,6 +43,28 @@ def _tagged(flow: Flow, status_code: int = 200, **headers: str) -> Response[Flow
 
 def _created(flow: Flow) -> Response[Flow]:
     return _tagged(flow, 201, Location=f"/v1/flows/{flow.id}")
+
+
+_IMPORT_ERRORS = (
+    BadRequestError,
+    UnsupportedMediaTypeError,
+    ImportRejectedError,
+    UnauthorizedError,
+    ForbiddenError,
+    NotFoundError,
+)
+_IMPORT_OPTIONS: dict[str, Any] = {BODY_MEDIA_TYPES: (CSV_MEDIA_TYPE, FORM_MEDIA_TYPE)}
+
+
+@dataclass
+class FlowCsvOperation(CsvUploadOperation):
+    csv_description = (
+        "UTF-8 CSV, comma or semicolon separated, with a header naming some of: "
+        + ", ".join(imports.COLUMNS)
+        + ". `direction`, `category`, `quantity`, `unit`, `period` are required, and `siret` in a "
+        "network's import; `months` like `6-8 12`; the site is the organisation's when `latitude` and "
+        "`longitude` are empty."
+    )
 
 
 class NetworkFlowController(Controller):
@@ -78,6 +109,35 @@ class NetworkFlowController(Controller):
         collected in an interview. Flows are never published; `visibility` is `operators` by default."""
         return _created(await service.create_network_flow(conn, principal, network_id, data))
 
+    @post(
+        "/import",
+        operation_id="importNetworkFlows",
+        summary="Import members' flows from a CSV file",
+        security=BEARER,
+        request_max_body_size=CSV_MAX_BODY_BYTES,
+        opt=_IMPORT_OPTIONS,
+        operation_class=FlowCsvOperation,
+        response_headers=[LOCATION],
+        responses=problem_responses(*_IMPORT_ERRORS),
+    )
+    async def import_network_flows(
+        self,
+        request: Request[Any, Any, State],
+        conn: NamedDependency[Connection],
+        principal: NamedDependency[Principal],
+        network_id: FromPath[uuid.UUID],
+        body: RawBody,
+    ) -> Response[FlowImportResult]:
+        """An operator of the network imports the flows collected in interviews, one row a flow, the
+        member found by `siret`. Every row is checked first: if any has an error nothing is created and
+        the 422 (`import-rejected`, as for listings) lists each bad row's line and fields."""
+
+        async def read() -> str:
+            return await csv_text(request, body)
+
+        result = await imports.import_network_flows(conn, principal, network_id, read)
+        return Response(result, status_code=201, headers={"Location": f"/v1/networks/{network_id}/flows"})
+
 
 class OrganisationFlowController(Controller):
     path = "/v1/organisations/{organisation_id:uuid}/flows"
@@ -120,6 +180,37 @@ class OrganisationFlowController(Controller):
         """The organisation's people (unless its membership is suspended) or an operator of `network_id`
         record a recurring flow of the organisation in that network."""
         return _created(await service.create_organisation_flow(conn, principal, organisation_id, data))
+
+    @post(
+        "/import",
+        operation_id="importOrganisationFlows",
+        summary="Import an organisation's flows from a CSV file",
+        security=BEARER,
+        request_max_body_size=CSV_MAX_BODY_BYTES,
+        opt=_IMPORT_OPTIONS,
+        operation_class=FlowCsvOperation,
+        response_headers=[LOCATION],
+        responses=problem_responses(*_IMPORT_ERRORS, RequestValidationError),
+    )
+    async def import_organisation_flows(
+        self,
+        request: Request[Any, Any, State],
+        conn: NamedDependency[Connection],
+        principal: NamedDependency[Principal],
+        organisation_id: FromPath[uuid.UUID],
+        network_id: FromQuery[uuid.UUID],
+        body: RawBody,
+    ) -> Response[FlowImportResult]:
+        """The organisation's people (unless its membership is suspended) or an operator of `network_id`
+        import its flows in that network, one row a flow (`siret`, if given, must be its own). All rows
+        or none, every bad line reported as for a network's import."""
+
+        async def read() -> str:
+            return await csv_text(request, body)
+
+        result = await imports.import_organisation_flows(conn, principal, organisation_id, network_id, read)
+        location = f"/v1/organisations/{organisation_id}/flows"
+        return Response(result, status_code=201, headers={"Location": location})
 
 
 class FlowController(Controller):

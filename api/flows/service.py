@@ -12,7 +12,7 @@ from api.auth import policy
 from api.auth.principal import Principal
 from api.db.pool import Connection
 from api.errors import NotFoundError, RequestValidationError
-from api.flows import repository
+from api.flows import repository, rules
 from api.http import check_if_match, decode_cursor, encode_cursor
 from api.listings.rules import normalise_waste_code
 from api.networks.service import get_network
@@ -30,26 +30,12 @@ def _invalid(errors: list[tuple[str, str]]) -> RequestValidationError:
 
 async def _checked(conn: Connection, values: dict[str, Any]) -> dict[str, Any]:
     """The flow's values normalised, or a 422 naming every field that is wrong."""
-    errors: list[tuple[str, str]] = []
-    units = await repository.allowed_units(conn, values["category_id"])
-    if units is None:
-        errors.append(("body.category_id", f"{values['category_id']!r} is not a category"))
-    elif values["unit"] not in units:
-        errors.append(("body.unit", f"the category is counted in {', '.join(units)}"))
-    if values["waste_code"] is not None:
-        code = normalise_waste_code(values["waste_code"])
-        if not await repository.waste_code_exists(conn, code):
-            errors.append(
-                ("body.waste_code", f"{values['waste_code']!r} is not in the European Waste Catalogue")
-            )
-        values["waste_code"] = code
-    if values["direction"] == "input" and values["destination"] is not None:
-        errors.append(("body.destination", "only an output flow has a current destination"))
-    if values["destination_cost_cents"] is not None and values["destination"] is None:
-        errors.append(("body.destination_cost_cents", "give the destination it is the cost of"))
+    units = await repository.allowed_units(conn, [values["category_id"]])
+    codes = [normalise_waste_code(values["waste_code"])] if values["waste_code"] is not None else []
+    known = await repository.known_waste_codes(conn, codes)
+    values, errors = rules.check(values, units, known)
     if errors:
         raise _invalid(errors)
-    values["months"] = sorted(set(values["months"]))
     return values
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import TypeVar
 
 import msgspec
 
@@ -20,6 +21,7 @@ from schemas.types import decode_hook, readable
 COLUMNS = tuple(ImportRow.__struct_fields__)
 REQUIRED = ("siret", "direction", "category", "title", "unit")
 _AT_PATH = re.compile(r" - at `\$\.(?P<field>[a-z_]+)`$")
+Row = TypeVar("Row", bound=msgspec.Struct)
 
 
 class CsvHeaderError(ValueError):
@@ -28,17 +30,25 @@ class CsvHeaderError(ValueError):
 
 def read_rows(text: str) -> Iterator[tuple[int, ImportRow | None, list[dict[str, str]]]]:
     """Yield (line number, row or None, errors) for each data line of `text`."""
+    return read_typed_rows(text, ImportRow, REQUIRED)
+
+
+def read_typed_rows(
+    text: str, row_type: type[Row], required: Sequence[str]
+) -> Iterator[tuple[int, Row | None, list[dict[str, str]]]]:
+    """The same for any row Struct whose fields are the columns (the flows' import reads its own)."""
+    columns = tuple(row_type.__struct_fields__)
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")), dialect=_dialect(text))
     header = [name.strip().lower() for name in reader.fieldnames or []]
-    unknown = [name for name in header if name not in COLUMNS]
-    missing = [name for name in REQUIRED if name not in header]
+    unknown = [name for name in header if name not in columns]
+    missing = [name for name in required if name not in header]
     if unknown or missing:
         parts = []
         if unknown:
             parts.append(f"unknown columns {', '.join(unknown)}")
         if missing:
             parts.append(f"missing columns {', '.join(missing)}")
-        raise CsvHeaderError(f"{'; '.join(parts)}; the columns are: {', '.join(COLUMNS)}")
+        raise CsvHeaderError(f"{'; '.join(parts)}; the columns are: {', '.join(columns)}")
     reader.fieldnames = header
     while True:
         try:
@@ -56,7 +66,7 @@ def read_rows(text: str) -> Iterator[tuple[int, ImportRow | None, list[dict[str,
             yield line, None, [_error("row", "more cells than columns in the header")]
             continue
         try:
-            yield line, msgspec.convert(cells, ImportRow, strict=False, dec_hook=decode_hook), []
+            yield line, msgspec.convert(cells, row_type, strict=False, dec_hook=decode_hook), []
         except msgspec.ValidationError as exc:
             yield line, None, [_from_msgspec(str(exc))]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State, UploadFile
@@ -50,9 +50,13 @@ CSV_DESCRIPTION = (
 class CsvUploadOperation(ProblemOperation):
     """Documents the two bodies the import reads itself, which Litestar cannot infer from `RawBody`."""
 
+    csv_description: ClassVar[str] = CSV_DESCRIPTION
+    """What the file holds; another import (flows) says its own."""
+
     def __post_init__(self) -> None:
         super().__post_init__()
-        csv_file = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY, description=CSV_DESCRIPTION)
+        description = self.csv_description
+        csv_file = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY, description=description)
         self.request_body = RequestBody(
             content={
                 CSV_MEDIA_TYPE: OpenAPIMediaType(
@@ -68,7 +72,7 @@ class CsvUploadOperation(ProblemOperation):
                 ),
             },
             description=f"The file as the body (`{CSV_MEDIA_TYPE}`), or as the `{FILE_FIELD}` field of a "
-            f"form (`{FORM_MEDIA_TYPE}`, what an HTML file input sends). {CSV_DESCRIPTION}",
+            f"form (`{FORM_MEDIA_TYPE}`, what an HTML file input sends). {description}",
             required=True,
         )
 
@@ -102,7 +106,7 @@ class ImportController(Controller):
         created and the 422 lists each bad row's line and fields. Operators of the network only."""
 
         async def read() -> str:
-            return _text(await _file(request, body))
+            return await csv_text(request, body)
 
         result = await service.import_for(conn, principal, network_id, read)
         location = f"/v1/networks/{network_id}/imports/{result.id}"
@@ -125,6 +129,11 @@ class ImportController(Controller):
         """What an import created: its rows, the listings created and those it published. Operators of
         the network only."""
         return await service.get_import(conn, principal, network_id, import_id)
+
+
+async def csv_text(request: Request[Any, Any, State], body: bytes) -> str:
+    """The uploaded CSV as text, sent as the body or as a form's file (the flows' import reads it too)."""
+    return _text(await _file(request, body))
 
 
 async def _file(request: Request[Any, Any, State], body: bytes) -> bytes:

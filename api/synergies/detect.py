@@ -11,9 +11,7 @@ abandoned or realised one gets a new proposal beside it.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -23,122 +21,77 @@ from api.auth.principal import Principal
 from api.db import outbox
 from api.db.pool import Connection
 from api.networks.service import get_network
-from api.synergies import scoring
+from api.synergies import pooling, scoring
+from api.synergies.candidate import ACTIVE_MEMBERS, Candidate, digest, split
 from api.synergies.lifecycle import SYNERGY
 from api.synergies.scoring import Scoring, component
 from schemas.synergies import DetectionResult, SynergyExplanation
 
-_ACTIVE = """active AS (
-    SELECT organisation_id, zone_id FROM memberships WHERE network_id = $1 AND status = 'active'
-)"""
+__all__ = ["Candidate", "candidates", "detect", "detect_for", "substitution"]
+
+_ACTIVE = ACTIVE_MEMBERS
 
 SUBSTITUTIONS = f"""
 WITH {_ACTIVE},
 supply AS (
     SELECT 'flow' AS source, f.id, f.version, f.organisation_id, f.category_id, f.waste_code, f.quantity,
-           f.unit, f.period, f.latitude, f.longitude, f.months::int[] AS months, f.destination
+           f.unit, f.period, f.months::int[] AS months, f.destination,
+           ll_to_earth(f.latitude, f.longitude) AS site
     FROM flows f JOIN active a USING (organisation_id) JOIN categories c ON c.id = f.category_id
     WHERE f.network_id = $1 AND f.direction = 'output' AND c.nature <> 'service'
     UNION ALL
     SELECT 'listing', l.id, l.version, l.organisation_id, l.category_id, l.waste_code, l.available_quantity,
-           l.unit, NULL, l.latitude, l.longitude, '{{}}'::int[], NULL
+           l.unit, NULL, '{{}}'::int[], NULL, ll_to_earth(l.latitude, l.longitude)
     FROM listings l JOIN active a USING (organisation_id)
     WHERE l.network_id = $1 AND l.direction = 'offer' AND l.status = 'published' AND l.nature <> 'service'
       AND l.available_quantity > 0
 ),
 demand AS (
     SELECT 'flow' AS source, f.id, f.version, f.organisation_id, f.category_id, f.waste_code, f.quantity,
-           f.unit, f.period, f.latitude, f.longitude, f.months::int[] AS months
+           f.unit, f.period, f.months::int[] AS months, ll_to_earth(f.latitude, f.longitude) AS site
     FROM flows f JOIN active a USING (organisation_id) JOIN categories c ON c.id = f.category_id
     WHERE f.network_id = $1 AND f.direction = 'input' AND c.nature <> 'service'
     UNION ALL
     SELECT 'listing', l.id, l.version, l.organisation_id, l.category_id, l.waste_code, l.quantity,
-           l.unit, NULL, l.latitude, l.longitude, '{{}}'::int[]
+           l.unit, NULL, '{{}}'::int[], ll_to_earth(l.latitude, l.longitude)
     FROM listings l JOIN active a USING (organisation_id)
     WHERE l.network_id = $1 AND l.direction = 'need' AND l.status = 'published' AND l.nature <> 'service'
 ),
-pairs AS (
-    SELECT s.source AS s_source, s.id AS s_id, s.version AS s_version, s.organisation_id AS s_org,
-           s.category_id AS s_category, s.waste_code AS s_waste, s.quantity AS s_quantity, s.unit AS s_unit,
-           s.period AS s_period, s.months AS s_months, s.destination AS s_destination,
-           d.source AS d_source, d.id AS d_id, d.version AS d_version, d.organisation_id AS d_org,
-           d.category_id AS d_category, d.waste_code AS d_waste, d.quantity AS d_quantity, d.unit AS d_unit,
-           d.period AS d_period, d.months AS d_months, p.metres
+ranked AS (
+    -- The best few supplies of each demand: same category first, then same code, then nearest. Only
+    -- the keys are ranked (every pair of a root category passes here); the rows are joined back after.
+    SELECT s.source AS s_source, s.id AS s_id, d.source AS d_source, d.id AS d_id, p.metres,
+           row_number() OVER (
+               PARTITION BY d.source, d.id
+               ORDER BY s.category_id = d.category_id DESC,
+                        s.waste_code IS NOT DISTINCT FROM d.waste_code DESC, p.metres, s.id
+           ) AS rank
     FROM supply s
     JOIN demand d
       ON d.organisation_id <> s.organisation_id
      AND split_part(d.category_id, '.', 1) = split_part(s.category_id, '.', 1)
      AND (s.waste_code IS NULL OR d.waste_code IS NULL OR left(s.waste_code, 2) = left(d.waste_code, 2))
-    CROSS JOIN LATERAL (
-        SELECT earth_distance(ll_to_earth(s.latitude, s.longitude), ll_to_earth(d.latitude, d.longitude))
-            AS metres
-    ) p
+    CROSS JOIN LATERAL (SELECT earth_distance(s.site, d.site) AS metres) p
     WHERE p.metres <= $2
-),
-ranked AS (
-    -- The best few supplies of each demand: same category first, then same code, then nearest.
-    SELECT *, row_number() OVER (
-        PARTITION BY d_source, d_id
-        ORDER BY s_category = d_category DESC, s_waste IS NOT DISTINCT FROM d_waste DESC, metres, s_id
-    ) AS rank
-    FROM pairs
 )
-SELECT r.*, r.metres / 1000 AS km,
-       coalesce(us.kg_factor::float8, (cs.kg_per_unit ->> r.s_unit)::float8) AS s_kg_per_unit,
-       coalesce(ud.kg_factor::float8, (cd.kg_per_unit ->> r.d_unit)::float8) AS d_kg_per_unit,
+SELECT r.s_source, r.s_id, s.version AS s_version, s.organisation_id AS s_org, s.category_id AS s_category,
+       s.waste_code AS s_waste, s.quantity AS s_quantity, s.unit AS s_unit, s.period AS s_period,
+       s.months AS s_months, s.destination AS s_destination,
+       r.d_source, r.d_id, d.version AS d_version, d.organisation_id AS d_org, d.category_id AS d_category,
+       d.waste_code AS d_waste, d.quantity AS d_quantity, d.unit AS d_unit, d.period AS d_period,
+       d.months AS d_months, r.metres, r.rank, r.metres / 1000 AS km,
+       coalesce(us.kg_factor::float8, (cs.kg_per_unit ->> s.unit)::float8) AS s_kg_per_unit,
+       coalesce(ud.kg_factor::float8, (cd.kg_per_unit ->> d.unit)::float8) AS d_kg_per_unit,
        cs.co2e_kg_per_kg::float8 AS co2e_kg_per_kg
 FROM ranked r
-JOIN categories cs ON cs.id = r.s_category
-JOIN categories cd ON cd.id = r.d_category
-JOIN units us ON us.code = r.s_unit
-JOIN units ud ON ud.code = r.d_unit
+JOIN supply s ON s.source = r.s_source AND s.id = r.s_id
+JOIN demand d ON d.source = r.d_source AND d.id = r.d_id
+JOIN categories cs ON cs.id = s.category_id
+JOIN categories cd ON cd.id = d.category_id
+JOIN units us ON us.code = s.unit
+JOIN units ud ON ud.code = d.unit
 WHERE r.rank <= $3
 """  # noqa: S608 (constant SQL)
-
-POOLINGS = f"""
-WITH {_ACTIVE},
-demand AS (
-    SELECT 'flow' AS source, f.id, f.version, f.organisation_id, f.category_id, a.zone_id,
-           f.latitude, f.longitude
-    FROM flows f JOIN active a USING (organisation_id) JOIN categories c ON c.id = f.category_id
-    WHERE f.network_id = $1 AND f.direction = 'input' AND c.nature = 'service' AND a.zone_id IS NOT NULL
-    UNION ALL
-    SELECT 'listing', l.id, l.version, l.organisation_id, l.category_id, coalesce(l.zone_id, a.zone_id),
-           l.latitude, l.longitude
-    FROM listings l JOIN active a USING (organisation_id)
-    WHERE l.network_id = $1 AND l.direction = 'need' AND l.status = 'published' AND l.nature = 'service'
-      AND coalesce(l.zone_id, a.zone_id) IS NOT NULL
-)
-SELECT d.zone_id, z.name AS zone_name, d.category_id,
-       array_agg(d.source || ':' || d.id || ':' || d.version ORDER BY d.source, d.id) AS items,
-       array_agg(DISTINCT d.organisation_id) AS organisations,
-       max(earth_distance(ll_to_earth(z.latitude, z.longitude), ll_to_earth(d.latitude, d.longitude))) / 1000
-           AS km
-FROM demand d JOIN zones z ON z.id = d.zone_id
-GROUP BY d.zone_id, z.name, d.category_id
-HAVING count(DISTINCT d.organisation_id) >= 2
-"""  # noqa: S608 (constant SQL)
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    kind: str
-    category_id: str
-    organisations: list[uuid.UUID]
-    flows: list[uuid.UUID]
-    listings: list[uuid.UUID]
-    inputs_key: str
-    fingerprint: str
-    score: float
-    explanation: SynergyExplanation
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _split(items: list[tuple[str, uuid.UUID]]) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
-    return [i for s, i in items if s == "flow"], [i for s, i in items if s == "listing"]
 
 
 def substitution(row: Any, config: Scoring) -> Candidate:
@@ -170,7 +123,7 @@ def substitution(row: Any, config: Scoring) -> Candidate:
     score = scoring.total(components)
     s_ref, d_ref = f"{row['s_source']}:{row['s_id']}", f"{row['d_source']}:{row['d_id']}"
     inputs_key = f"substitution|{s_ref}|{d_ref}"
-    flows, listings = _split([(row["s_source"], row["s_id"]), (row["d_source"], row["d_id"])])
+    flows, listings = split([(row["s_source"], row["s_id"]), (row["d_source"], row["d_id"])])
     return Candidate(
         kind="substitution",
         category_id=row["s_category"],
@@ -178,7 +131,7 @@ def substitution(row: Any, config: Scoring) -> Candidate:
         flows=flows,
         listings=listings,
         inputs_key=inputs_key,
-        fingerprint=_digest(f"{inputs_key}|{row['s_version']}|{row['d_version']}"),
+        fingerprint=digest(f"{inputs_key}|{row['s_version']}|{row['d_version']}"),
         score=score,
         explanation=SynergyExplanation(
             components=components,
@@ -190,45 +143,63 @@ def substitution(row: Any, config: Scoring) -> Candidate:
     )
 
 
-def pooling(row: Any, config: Scoring) -> Candidate:
-    """Score one zone x service category group from the SQL above."""
-    members = len(row["organisations"])
-    km = float(row["km"])
-    components = [
-        component(config, "members", min(1.0, (members - 1) / 4), f"{members} organisations share the need"),
-        component(config, "distance", *scoring.distance_fit(config, km)),
-    ]
-    items = [item.rsplit(":", 1)[0] for item in row["items"]]
-    inputs_key = f"pooling|{row['zone_id']}|{row['category_id']}"
-    flows, listings = _split([(s, uuid.UUID(i)) for s, i in (item.split(":", 1) for item in items)])
-    return Candidate(
-        kind="pooling",
-        category_id=row["category_id"],
-        organisations=sorted(row["organisations"]),
-        flows=flows,
-        listings=listings,
-        inputs_key=inputs_key,
-        fingerprint=_digest(f"{inputs_key}|{'|'.join(row['items'])}"),
-        score=scoring.total(components),
-        explanation=SynergyExplanation(
-            components=components,
-            summary=f"{members} organisations of {row['zone_name']} need {row['category_id']}",
-            distance_km=round(km, 3),
-        ),
-    )
-
-
 async def candidates(conn: Connection, network_id: uuid.UUID, config: Scoring) -> list[Candidate]:
     """Every candidate of the network as the inputs stand now, scored and explained."""
     pairs = await conn.fetch(
         SUBSTITUTIONS, network_id, config.max_distance_km * 1000, config.candidates_per_demand
     )
-    groups = await conn.fetch(POOLINGS, network_id)
-    return [substitution(r, config) for r in pairs] + [pooling(r, config) for r in groups]
+    return [substitution(r, config) for r in pairs] + await pooling.candidates(conn, network_id, config)
+
+
+def _array(ids: list[uuid.UUID]) -> str:
+    """A uuid[] as its text literal: arrays of arrays of any length go through `unnest` as text."""
+    return "{" + ",".join(map(str, ids)) + "}"
+
+
+def _columns(batch: list[Candidate]) -> list[list[Any]]:
+    """The candidates' values column by column, for `unnest`. The explanation is sent as text so it
+    works on any connection, with or without a jsonb codec (the demo loader's)."""
+    return [
+        [c.fingerprint for c in batch],
+        [c.score for c in batch],
+        [msgspec.json.encode(c.explanation).decode() for c in batch],
+        [_array(c.organisations) for c in batch],
+        [_array(c.flows) for c in batch],
+        [_array(c.listings) for c in batch],
+    ]
+
+
+_REFRESH = """
+UPDATE synergies s SET fingerprint = u.fingerprint, score = u.score, explanation = u.explanation::jsonb,
+       organisation_ids = u.organisations::uuid[], flow_ids = u.flows::uuid[],
+       listing_ids = u.listings::uuid[], version = s.version + 1, updated_at = now()
+FROM unnest($1::uuid[], $2::text[], $3::float8[], $4::text[], $5::text[], $6::text[], $7::text[])
+     AS u (id, fingerprint, score, explanation, organisations, flows, listings)
+WHERE s.id = u.id"""
+_PROPOSE = """
+WITH created AS (
+    INSERT INTO synergies (network_id, kind, category_id, fingerprint, score, explanation, organisation_ids,
+                           flow_ids, listing_ids, inputs_key)
+    SELECT $1, u.kind, u.category_id, u.fingerprint, u.score, u.explanation::jsonb, u.organisations::uuid[],
+           u.flows::uuid[], u.listings::uuid[], u.inputs_key
+    FROM unnest($2::text[], $3::text[], $4::text[], $5::float8[], $6::text[], $7::text[], $8::text[],
+                $9::text[], $10::text[])
+         AS u (kind, category_id, fingerprint, score, explanation, organisations, flows, listings, inputs_key)
+    ON CONFLICT (network_id, fingerprint) DO NOTHING
+    RETURNING id, kind
+),
+events AS (
+    INSERT INTO synergy_events (synergy_id, action, to_status)
+    SELECT id, 'propose', 'potential' FROM created
+)
+SELECT id, kind FROM created"""
 
 
 async def detect(conn: Connection, network_id: uuid.UUID, config: Scoring | None = None) -> DetectionResult:
-    """Propose the network's new candidates (see the module docstring); also what the sweep runs."""
+    """Propose the network's new candidates (see the module docstring); also what the sweep runs.
+
+    Set-based: one statement refreshes the potential synergies whose inputs changed, one proposes
+    the new ones with their events, whatever their number."""
     config = config or scoring.current()
     found = await candidates(conn, network_id, config)
     known = await conn.fetch(
@@ -240,67 +211,45 @@ async def detect(conn: Connection, network_id: uuid.UUID, config: Scoring | None
     for r in known:
         by_inputs.setdefault(r["inputs_key"], []).append(r)
     SYNERGY.step(None, "propose", "system")
-    created: list[uuid.UUID] = []
-    counts = {"substitution": 0, "pooling": 0}
+    refreshed: list[tuple[uuid.UUID, Candidate]] = []
+    new: dict[str, Candidate] = {}
     already = 0
     for candidate in found:
-        explanation = msgspec.to_builtins(candidate.explanation)
-        if candidate.fingerprint in fingerprints:
-            already += 1
-            continue
         same = by_inputs.get(candidate.inputs_key, [])
         potential = next((r for r in same if r["status"] == "potential"), None)
-        if potential is not None:
-            await conn.execute(
-                """UPDATE synergies SET fingerprint = $2, score = $3, explanation = $4::jsonb,
-                       organisation_ids = $5, flow_ids = $6, listing_ids = $7, version = version + 1,
-                       updated_at = now() WHERE id = $1""",
-                potential["id"],
-                candidate.fingerprint,
-                candidate.score,
-                explanation,
-                candidate.organisations,
-                candidate.flows,
-                candidate.listings,
-            )
+        if candidate.fingerprint in fingerprints or candidate.fingerprint in new:
             already += 1
-            continue
-        if any(r["status"] in ("studied", "in_progress") for r in same):
+        elif potential is not None:
+            refreshed.append((potential["id"], candidate))
             already += 1
-            continue
-        synergy_id = await conn.fetchval(
-            """INSERT INTO synergies (network_id, kind, category_id, organisation_ids, flow_ids, listing_ids,
-                   score, explanation, fingerprint, inputs_key)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10)
-               ON CONFLICT (network_id, fingerprint) DO NOTHING RETURNING id""",
+        elif any(r["status"] in ("studied", "in_progress") for r in same):
+            already += 1
+        else:
+            new[candidate.fingerprint] = candidate
+    if refreshed:
+        batch = [c for _, c in refreshed]
+        await conn.execute(_REFRESH, [i for i, _ in refreshed], *_columns(batch))
+    rows: list[Any] = []
+    if new:
+        batch = list(new.values())
+        rows = await conn.fetch(
+            _PROPOSE,
             network_id,
-            candidate.kind,
-            candidate.category_id,
-            candidate.organisations,
-            candidate.flows,
-            candidate.listings,
-            candidate.score,
-            explanation,
-            candidate.fingerprint,
-            candidate.inputs_key,
+            [c.kind for c in batch],
+            [c.category_id for c in batch],
+            *_columns(batch),
+            [c.inputs_key for c in batch],
         )
-        if synergy_id is None:  # a concurrent run proposed it first
-            already += 1
-            continue
-        created.append(synergy_id)
-        counts[candidate.kind] += 1
-    if created:
-        await conn.executemany(
-            "INSERT INTO synergy_events (synergy_id, action, to_status) VALUES ($1, 'propose', 'potential')",
-            [(i,) for i in created],
-        )
-        await outbox.emit(conn, "synergies.proposed", network_id, {"proposed": len(created)})
+        already += len(batch) - len(rows)  # a concurrent run proposed those first
+    if rows:
+        await outbox.emit(conn, "synergies.proposed", network_id, {"proposed": len(rows)})
+    kinds = [r["kind"] for r in rows]
     return DetectionResult(
-        proposed=len(created),
-        substitutions=counts["substitution"],
-        poolings=counts["pooling"],
+        proposed=len(rows),
+        substitutions=kinds.count("substitution"),
+        poolings=kinds.count("pooling"),
         already_known=already,
-        synergy_ids=created,
+        synergy_ids=[r["id"] for r in rows],
     )
 
 
@@ -308,4 +257,10 @@ async def detect_for(conn: Connection, principal: Principal, network_id: uuid.UU
     """The API entry point: operators of the network run detection."""
     await get_network(conn, network_id)
     policy.flows_of_network(principal, network_id)
-    return await detect(conn, network_id)
+    result = await detect(conn, network_id)
+    await conn.execute(
+        """INSERT INTO synergy_detection_runs (network_id, ran_at) VALUES ($1, now())
+           ON CONFLICT (network_id) DO UPDATE SET ran_at = now()""",
+        network_id,
+    )
+    return result

@@ -1,7 +1,8 @@
 """The synergy funnel: the table is the documentation.
 
 Actors: `operator`, an operator of the synergy's network; `system`, detection (proposing) and the
-database (realising, when a linked transfer or reservation completes: migration 0014's trigger).
+database (realising, when a linked transfer or reservation completes: migration 0014's trigger), and
+the first declared outcome of a pooling synergy (`POST /v1/synergies/{id}/outcomes`).
 The involved organisations see the synergy and add notes; they do not move it.
 
 from         action    actor     to           effect
@@ -12,7 +13,8 @@ studied      start     operator  in_progress  link the transfers and reservation
 potential    abandon   operator  abandoned    a reason from the list and an optional note
 studied      abandon   operator  abandoned
 in_progress  abandon   operator  abandoned
-in_progress  realise   system    realised     a linked transfer or reservation completed
+in_progress  realise   system    realised     a linked transfer or reservation completed, or an
+                                               outcome was declared (pooling)
 """
 
 from __future__ import annotations

@@ -56,6 +56,11 @@ impact AS (
            sum(i.km_saved) AS km_saved, sum(i.trips_saved) AS trips_saved
     FROM synergy_exchanges x JOIN transfer_impacts i ON i.transfer_id = x.transfer_id
     WHERE x.synergy_id IN (SELECT id FROM s) GROUP BY x.synergy_id
+),
+declared AS (
+    SELECT o.synergy_id, sum(o.euros_saved_cents) AS euros_saved_cents, sum(o.km_saved) AS km_saved,
+           sum(o.shared_jobs) AS shared_jobs
+    FROM synergy_outcomes o WHERE o.synergy_id IN (SELECT id FROM s) GROUP BY o.synergy_id
 )
 SELECT s.key, count(*) AS synergies,
        count(*) FILTER (WHERE s.status = 'potential') AS potential,
@@ -69,8 +74,12 @@ SELECT s.key, count(*) AS synergies,
        coalesce(sum(i.mass_kg) FILTER (WHERE s.status = 'realised'), 0)::float8 AS mass_kg,
        coalesce(sum(i.co2e_avoided_kg) FILTER (WHERE s.status = 'realised'), 0)::float8 AS co2e_avoided_kg,
        coalesce(sum(i.km_saved) FILTER (WHERE s.status = 'realised'), 0)::float8 AS km_saved,
-       coalesce(sum(i.trips_saved) FILTER (WHERE s.status = 'realised'), 0)::int AS trips_saved
-FROM s LEFT JOIN impact i ON i.synergy_id = s.id
+       coalesce(sum(i.trips_saved) FILTER (WHERE s.status = 'realised'), 0)::int AS trips_saved,
+       coalesce(sum(o.euros_saved_cents) FILTER (WHERE s.status = 'realised'), 0)::bigint
+           AS euros_saved_cents,
+       coalesce(sum(o.km_saved) FILTER (WHERE s.status = 'realised'), 0)::float8 AS declared_km_saved,
+       coalesce(sum(o.shared_jobs) FILTER (WHERE s.status = 'realised'), 0)::float8 AS shared_jobs
+FROM s LEFT JOIN impact i ON i.synergy_id = s.id LEFT JOIN declared o ON o.synergy_id = s.id
 GROUP BY s.key ORDER BY s.key NULLS LAST"""
 )
 _REASONS = (
@@ -191,6 +200,9 @@ _COUNTS = (
     "co2e_avoided_kg",
     "km_saved",
     "trips_saved",
+    "euros_saved_cents",
+    "declared_km_saved",
+    "shared_jobs",
 )
 CSV_COLUMNS = ("group", "key", *_COUNTS, *(f"abandoned_{reason}" for reason in REASONS))
 

@@ -9,11 +9,23 @@ from typing import Any
 import msgspec
 
 from api.db.pool import Connection
-from schemas.synergies import Synergy, SynergyEvent, SynergyExchange, SynergyNote, SynergyStatus
+from schemas.synergies import (
+    Synergy,
+    SynergyEvent,
+    SynergyExchange,
+    SynergyNote,
+    SynergyOutcome,
+    SynergyOutcomeCreate,
+    SynergyStatus,
+)
 
 COLUMNS = """s.id, s.network_id, s.kind, s.status, s.category_id, s.organisation_ids, s.flow_ids,
     s.listing_ids, s.score::float8 AS score, s.explanation, s.abandon_reason, s.abandon_note, s.version,
     s.created_at, s.updated_at"""
+
+
+_OUTCOME = """id, euros_saved_cents, km_saved, shared_jobs::float8 AS shared_jobs, note, declared_by,
+    declared_for, declared_at"""
 
 
 def to_synergy(row: Any) -> Synergy:
@@ -42,8 +54,12 @@ async def details(conn: Connection, synergy: Synergy) -> Synergy:
            WHERE synergy_id = $1 ORDER BY created_at""",
         synergy.id,
     )
+    outcomes = await conn.fetch(
+        f"SELECT {_OUTCOME} FROM synergy_outcomes WHERE synergy_id = $1 ORDER BY declared_at, id", synergy.id
+    )
     return msgspec.structs.replace(
         synergy,
+        outcomes=[msgspec.convert(dict(r), SynergyOutcome) for r in outcomes],
         events=[msgspec.convert(dict(r), SynergyEvent) for r in events],
         notes=[msgspec.convert(dict(r), SynergyNote) for r in notes],
         exchanges=[msgspec.convert(dict(r), SynergyExchange) for r in exchanges],
@@ -173,3 +189,26 @@ async def page(
         None if networks is None else list(networks),
     )
     return [to_synergy(r) for r in rows]
+
+
+async def insert_outcome(
+    conn: Connection,
+    synergy_id: uuid.UUID,
+    data: SynergyOutcomeCreate,
+    declared_by: uuid.UUID,
+    declared_for: uuid.UUID | None,
+) -> SynergyOutcome:
+    row = await conn.fetchrow(
+        f"""INSERT INTO synergy_outcomes
+                (synergy_id, euros_saved_cents, km_saved, shared_jobs, note, declared_by, declared_for)
+            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {_OUTCOME}""",
+        synergy_id,
+        data.euros_saved_cents,
+        data.km_saved,
+        data.shared_jobs,
+        data.note,
+        declared_by,
+        declared_for,
+    )
+    assert row is not None  # INSERT ... RETURNING
+    return msgspec.convert(dict(row), SynergyOutcome)

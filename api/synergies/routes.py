@@ -22,7 +22,7 @@ from api.lifecycle import IllegalTransitionError
 from api.openapi import BEARER, problem_responses
 from api.synergies import detect, report, service
 from api.synergies.lifecycle import SYNERGY
-from api.synergies.service import ExchangeTakenError, NotStartedError
+from api.synergies.service import ExchangeTakenError, NotPoolingError, NotStartedError, NotUnderwayError
 from api.transfers.routes import Accept, DateFrom, DateTo
 from schemas.pagination import Page
 from schemas.synergies import (
@@ -36,6 +36,7 @@ from schemas.synergies import (
     SynergyKind,
     SynergyNote,
     SynergyNoteCreate,
+    SynergyOutcomeCreate,
     SynergyStart,
     SynergyStatus,
     SynergyStudy,
@@ -124,8 +125,9 @@ class NetworkSynergyController(Controller):
     ) -> Response[FunnelReport] | Stream:
         """Over the synergies proposed in `[from, to)`, per `group_by`: how many are at each stage, how
         many reached each, the conversion between stages, abandonment reasons, organisations engaged, and
-        the mass, CO2e and km of the realised ones (from their linked completed transfers). Operators of
-        the network only. `format=csv` or `Accept: text/csv` streams it as CSV."""
+        the mass, CO2e and km of the realised ones (from their linked completed transfers) and the euros,
+        km and shared jobs declared for the realised pooling ones. Operators of the network only.
+        `format=csv` or `Accept: text/csv` streams it as CSV."""
         start, end = query_instant(date_from, "from"), query_instant(date_to, "to")
         result = await report.funnel_report(conn, principal, network_id, group_by, start, end)
         if format == "csv" or (format is None and accept is not None and "text/csv" in accept):
@@ -275,3 +277,31 @@ class SynergyController(Controller):
         """An operator links one `transfer_id` or `reservation_id` of the network to a synergy in
         progress; when that exchange completes (or if it has already), the synergy becomes `realised`."""
         return _tagged(await service.link_exchange(conn, principal, synergy_id, data))
+
+    @post(
+        "/{synergy_id:uuid}/outcomes",
+        operation_id="declareSynergyOutcome",
+        summary="Declare what a pooling synergy achieved",
+        security=BEARER,
+        response_headers=[ETAG, LOCATION],
+        responses=problem_responses(
+            RequestValidationError,
+            UnauthorizedError,
+            NotFoundError,
+            NotPoolingError,
+            NotUnderwayError,
+        ),
+    )
+    async def declare_synergy_outcome(
+        self,
+        conn: NamedDependency[Connection],
+        principal: NamedDependency[Principal],
+        synergy_id: FromPath[uuid.UUID],
+        data: JSONBody[SynergyOutcomeCreate],
+    ) -> Response[Synergy]:
+        """The network's operators and the people of the organisations involved declare an outcome of a
+        pooling synergy in progress or realised: `euros_saved_cents`, `km_saved`, `shared_jobs` (at least
+        one), with a `note`; who declared it and when are recorded. The first one realises a synergy in
+        progress. The funders' report sums them over the realised synergies."""
+        synergy = await service.declare_outcome(conn, principal, synergy_id, data)
+        return _tagged(synergy, 201, Location=f"/v1/synergies/{synergy_id}")

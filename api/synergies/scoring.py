@@ -1,8 +1,9 @@
 """How a candidate synergy is scored: each component a value in [0, 1] with a weight, explained.
 
 score = sum(weight * value) / sum(weight), over the components of its kind. The weights, the
-half-distance and the distance bound are settings (`SYNERGY_WEIGHTS`, `SYNERGY_HALF_DISTANCE_KM`,
-`SYNERGY_MAX_DISTANCE_KM`; README, Synergies).
+half-distance, the distance bound, the pooling radius and the staff category are settings
+(`SYNERGY_WEIGHTS`, `SYNERGY_HALF_DISTANCE_KM`, `SYNERGY_MAX_DISTANCE_KM`, `SYNERGY_POOLING_RADIUS_KM`,
+`SYNERGY_STAFF_CATEGORY`; README, Synergies).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "hierarchy": 1.5,
     "transport": 1.0,
     "members": 1.0,
+    "complementarity": 2.0,
+    "coverage": 1.0,
 }
 # What an output's current destination leaves to gain when it is reused instead (waste hierarchy).
 HIERARCHY_GAIN: dict[str | None, float] = {
@@ -48,6 +51,12 @@ class Scoring:
     """Each input flow or need is paired with at most this many outputs or offers: the same category
     first, then the same waste code, then the nearest. An operator follows a few leads per need, and
     a network of thousands of flows would otherwise yield a million pairs."""
+    pooling_radius_km: float = 5.0
+    """Members outside any zone pool a need with those whose sites are within this distance; 0: zones
+    only."""
+    staff_category: str = "services.staff"
+    """The category (and its subcategories) of shared staff: needs of it pair by complementary months
+    instead of pooling by zone."""
 
 
 def parse_weights(text: str) -> dict[str, float]:
@@ -67,14 +76,22 @@ def parse_weights(text: str) -> dict[str, float]:
 _current = Scoring()
 
 
-def configure(weights: str = "", half_distance_km: float = 33.0, max_distance_km: float = 100.0) -> None:
-    """Install the settings' scoring (called once by `create_app`)."""
+def configure(
+    weights: str = "",
+    half_distance_km: float = 33.0,
+    max_distance_km: float = 100.0,
+    pooling_radius_km: float = 5.0,
+    staff_category: str = "services.staff",
+) -> None:
+    """Install the settings' scoring (called once by `create_app`, and by `symbiose sweep`)."""
     global _current
     _current = replace(
         Scoring(),
         weights=parse_weights(weights),
         half_distance_km=half_distance_km,
         max_distance_km=max_distance_km,
+        pooling_radius_km=pooling_radius_km,
+        staff_category=staff_category,
     )
 
 
@@ -163,3 +180,21 @@ def transport_fit(
         f"{transport:,.0f} of {avoided:,.0f} kg CO2e avoided a year",
         transport,
     )
+
+
+def _months_text(months: list[int]) -> str:
+    return ",".join(str(m) for m in sorted(months))
+
+
+def complementarity(a: list[int], b: list[int]) -> tuple[float, str]:
+    """1 minus the share of the shorter season that the other shares: 1 for seasons that never meet."""
+    shared = len(set(a) & set(b))
+    shorter = min(len(set(a)), len(set(b)))
+    value = 0.0 if shorter == 0 else 1 - shared / shorter
+    return value, f"months {_months_text(a)} and {_months_text(b)}: {shared} in common"
+
+
+def coverage(a: list[int], b: list[int]) -> tuple[float, str]:
+    """The share of the year the two needs together fill: the shared job's length."""
+    covered = len(set(a) | set(b))
+    return covered / 12, f"together {covered} months of the year"

@@ -26,6 +26,7 @@ from schemas.synergies import (
     SynergyExchangeCreate,
     SynergyNote,
     SynergyNoteCreate,
+    SynergyOutcomeCreate,
     SynergyStatus,
     SynergyStep,
 )
@@ -37,6 +38,14 @@ class ExchangeTakenError(ConflictError):
 
 class NotStartedError(ConflictError):
     slug, title_text = "synergy-not-started", "Exchanges are linked to a synergy in progress"
+
+
+class NotUnderwayError(ConflictError):
+    slug, title_text = "synergy-not-underway", "Outcomes are declared for a synergy in progress or realised"
+
+
+class NotPoolingError(ConflictError):
+    slug, title_text = "synergy-not-pooling", "Outcomes are declared for pooling synergies"
 
 
 def _with_actions(synergy: Synergy, roles: list[str]) -> Synergy:
@@ -101,12 +110,50 @@ async def add_note(
     their first involved one) add a note."""
     user = policy.authenticated(principal)
     synergy, roles = await _visible(conn, principal, synergy_id)
-    organisation: uuid.UUID | None = None
-    if "party" in roles:
-        mine = [o for o in synergy.organisation_ids if principal.role_in(o) is not None]
-        acting = principal.acting_organisation_id
-        organisation = acting if acting in mine else mine[0]
+    organisation = _speaking_for(principal, synergy, roles)
     return await repository.insert_note(conn, synergy.id, organisation, user.id, data.body)
+
+
+def _speaking_for(principal: Principal, synergy: Synergy, roles: list[str]) -> uuid.UUID | None:
+    """The involved organisation a party writes for: the one they act for, or their first involved one."""
+    if "party" not in roles:
+        return None
+    mine = [o for o in synergy.organisation_ids if principal.role_in(o) is not None]
+    acting = principal.acting_organisation_id
+    return acting if acting in mine else mine[0]
+
+
+async def declare_outcome(
+    conn: Connection, principal: Principal, synergy_id: uuid.UUID, data: SynergyOutcomeCreate
+) -> Synergy:
+    """Operators and the people of the organisations involved declare what a pooling synergy achieved
+    (euros, km, shared jobs); the first outcome of one in progress realises it."""
+    user = policy.authenticated(principal)
+    synergy, roles = await _visible(conn, principal, synergy_id, lock=True)
+    figures = ("euros_saved_cents", "km_saved", "shared_jobs")
+    if all(getattr(data, name) is None for name in figures):
+        message = "give at least one of euros_saved_cents, km_saved, shared_jobs"
+        raise RequestValidationError(
+            message,
+            extra={
+                "errors": [{"path": f"body.{name}", "message": message, "source": "body"} for name in figures]
+            },
+        )
+    if synergy.kind != "pooling":
+        raise NotPoolingError("a substitution's impact is counted from its linked transfers")
+    if synergy.status not in ("in_progress", "realised"):
+        raise NotUnderwayError(f"start the synergy first; it is {synergy.status}")
+    await repository.insert_outcome(conn, synergy.id, data, user.id, _speaking_for(principal, synergy, roles))
+    if synergy.status == "in_progress":
+        step = SYNERGY.step(synergy.status, "realise", "system")
+        await repository.set_status(conn, synergy.id, step.to_status)
+        await repository.insert_event(
+            conn, synergy.id, "realise", synergy.status, step.to_status, user.id, note="outcome declared"
+        )
+        await outbox.emit(
+            conn, "synergy.changed", synergy.id, {"status": step.to_status, "action": "realise"}
+        )
+    return await get_synergy(conn, principal, synergy.id)
 
 
 async def link_exchange(

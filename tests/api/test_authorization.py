@@ -209,6 +209,10 @@ def cases(w: World) -> list[Case]:
         Case("POST", f"/v1/networks/{n}/flows", (401, 403, 403, 403), {"organisation_id": str(a), **FLOW}),
         Case("GET", f"/v1/organisations/{a}/flows", (401, 403, 403, 403)),
         Case("POST", f"/v1/organisations/{a}/flows", (401, 403, 403, 403), {"network_id": str(n), **FLOW}),
+        Case("POST", f"/v1/networks/{n}/flows/import", (401, 403, 403, 403), b"siret,direction\n"),
+        Case(
+            "POST", f"/v1/organisations/{a}/flows/import?network_id={n}", (401, 403, 403, 403), b"direction\n"
+        ),
         Case("GET", f"/v1/flows/{w.flow}", (401, 404, 404, 404)),
         Case("PATCH", f"/v1/flows/{w.flow}", (401, 404, 404, 404), {"quantity": 1}),
         Case("DELETE", f"/v1/flows/{w.flow}", (401, 404, 404, 404)),
@@ -219,6 +223,7 @@ def cases(w: World) -> list[Case]:
         Case("GET", f"/v1/organisations/{a}/synergies", (401, 403, 403, 403)),
         Case("GET", f"/v1/synergies/{w.synergy}", (401, 404, 404, 404)),
         Case("POST", f"/v1/synergies/{w.synergy}/notes", (401, 404, 404, 404), {"body": "Hijacked"}),
+        Case("POST", f"/v1/synergies/{w.synergy}/outcomes", (401, 404, 404, 404), {"euros_saved_cents": 1}),
         Case(
             "POST",
             f"/v1/synergies/{w.synergy}/exchanges",
@@ -396,6 +401,9 @@ COVERED_TEMPLATES = {
     ("POST", "/v1/synergies/{synergy_id}/exchanges"),
     ("GET", "/v1/listings/{listing_id}/matches"),
     ("POST", "/v1/listings/{listing_id}/matches/{other_id}/request"),
+    ("POST", "/v1/networks/{network_id}/flows/import"),
+    ("POST", "/v1/organisations/{organisation_id}/flows/import"),
+    ("POST", "/v1/synergies/{synergy_id}/outcomes"),
     *(
         ("POST", f"/v1/{things}/{{{thing}_id}}/{action}")
         for things, (thing, actions) in ACTION_ROUTES.items()
