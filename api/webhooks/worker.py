@@ -28,7 +28,7 @@ from api.events import service as feed
 from api.events.types import ENDPOINT_DISABLED
 from api.webhooks import repository, signing
 from api.webhooks.repository import Claimed
-from api.webhooks.safety import UnsafeUrlError, check_url
+from api.webhooks.safety import Resolver, UnsafeUrlError, check_url, system_resolver
 from search.meili.indexer import sleep_unless
 
 logger = logging.getLogger(__name__)
@@ -92,6 +92,7 @@ class Deliverer:
     lease_s: float = LEASE_S
     claim_batch: int = CLAIM_BATCH
     disable_after: timedelta = DISABLE_AFTER
+    resolve: Resolver = system_resolver
     sent: int = field(default=0)
 
     async def prepare(self) -> int:
@@ -190,7 +191,7 @@ class Deliverer:
 
     async def _send(self, claimed: Claimed, body: bytes) -> Outcome:
         try:
-            await check_url(claimed.url, allow_insecure=self.allow_insecure)
+            target = await check_url(claimed.url, allow_insecure=self.allow_insecure, resolve=self.resolve)
         except UnsafeUrlError as exc:
             return Outcome(None, f"refused: {exc}", "", None)
         timestamp = int(time.time())
@@ -202,9 +203,18 @@ class Deliverer:
             "webhook-timestamp": str(timestamp),
             "webhook-signature": signing.signature(claimed.secrets, mid, timestamp, body),
         }
+        if target.host is not None:
+            headers["host"] = target.host
+        extensions = {} if target.sni_hostname is None else {"sni_hostname": target.sni_hostname}
         try:
             async with self.client.stream(
-                "POST", claimed.url, content=body, headers=headers, follow_redirects=False, timeout=TIMEOUT_S
+                "POST",
+                target.url,
+                content=body,
+                headers=headers,
+                follow_redirects=False,
+                timeout=TIMEOUT_S,
+                extensions=extensions,
             ) as response:
                 start = await _read_start(response)
                 code = response.status_code
