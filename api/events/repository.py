@@ -124,6 +124,14 @@ async def get(conn: Connection, event_id: uuid.UUID) -> Event | None:
     return None if row is None else _event(row)
 
 
+async def get_many(conn: Connection, event_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Event]:
+    rows = await conn.fetch(
+        f"SELECT {COLUMNS} FROM events WHERE id = ANY($1::uuid[]) AND sequence_id IS NOT NULL",
+        list(event_ids),
+    )
+    return {r["id"]: _event(r) for r in rows}
+
+
 async def insert(
     conn: Connection,
     *,
