@@ -9,7 +9,8 @@ deliveries per second to a receiver on loopback.
    transfer lifecycles (request, accept, schedule, dispatch, receive, complete: six actions, six
    events) through the app in this process (ASGI, no socket: the whole request path without the
    network stack), `--clients` at a time, alternately on each database (each first every other
-   round); the cost is the median time with triggers over the median without, minus one. On a
+   round); the cost is the median time with triggers over the median without, minus one (and the
+   median of the rounds' pairs, run back to back, which the machine's load swings less). On a
    shared machine that ratio is noisy, so PostgreSQL's own count of the time spent in the trigger
    function (`track_functions`) is printed beside it, against an action's time.
 2. Deliveries. `--deliveries` events queued to one endpoint whose receiver (a keep-alive HTTP/1.1
@@ -288,7 +289,9 @@ async def report_actions(admin_dsn: str, args: argparse.Namespace) -> None:
         median = statistics.median(times[name])
         print(f"  triggers {name:3}: {actions / median:5.0f} actions/s (median {median:.2f} s; {rounds})")
     cost = statistics.median(times["on"]) / statistics.median(times["off"]) - 1
+    paired = statistics.median(on / off for on, off in zip(times["on"], times["off"], strict=True)) - 1
     print(f"  cost of writing the events: {cost * 100:+.1f} % of an action's time (target < 10 %)")
+    print(f"  the same, median of each round's pair (run back to back): {paired * 100:+.1f} %")
     latency_ms = statistics.median(times["off"]) * 1000 * args.clients / actions
     print(
         f"  an action takes {latency_ms:.1f} ms without triggers; its trigger {per_call:.2f} ms "

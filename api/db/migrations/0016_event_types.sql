@@ -4,8 +4,9 @@
 -- their events are seen by the network's operators and the organisations involved only.
 -- Payments have no lifecycle table: Stripe moves a PaymentIntent, and each change of the stored
 -- intent that a payer or a provider cares about is an event (`payment_state_events`, below). The
--- trigger reads the intent through `to_jsonb`, so it holds whatever the intent pays for
--- (`reservation_id`, or `transfer_id` where paid transfers add it).
+-- trigger reads the row only through `to_jsonb`, by column name, so it serves any table of Stripe
+-- intents with these columns, whatever it pays for (`reservation_id`, or `transfer_id` where paid
+-- transfers add it): attach it to such a table as it is attached to `payment_intents`.
 
 CREATE OR REPLACE FUNCTION event_type(resource_type text, from_status text, to_status text) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
@@ -118,7 +119,7 @@ DECLARE
     reservation uuid := (now_state ->> 'reservation_id')::uuid;
     transfer uuid := (now_state ->> 'transfer_id')::uuid;
     -- Stripe's ids are text; the feed's resource ids are uuids: the same one for every event of it.
-    target uuid := md5('payment_intent:' || NEW.stripe_id)::uuid;
+    target uuid := md5('payment_intent:' || (now_state ->> 'stripe_id'))::uuid;
     state jsonb;
     changed jsonb := '{}';
     network uuid;
@@ -138,21 +139,18 @@ BEGIN
     -- What the payer and the provider may see: not the client secret, the connected account nor
     -- our cancellation bookkeeping.
     state := jsonb_build_object(
-        'id', target, 'payment_intent_id', NEW.stripe_id,
+        'id', target, 'payment_intent_id', now_state -> 'stripe_id',
         'reservation_id', reservation, 'transfer_id', transfer,
-        'amount_cents', NEW.amount_cents, 'fee_cents', NEW.fee_cents, 'currency', NEW.currency,
-        'status', NEW.status, 'last_error', NEW.last_error,
-        'captured_cents', NEW.captured_cents, 'refunded_cents', NEW.refunded_cents,
-        'dispute_status', NEW.dispute_status, 'dispute_reason', NEW.dispute_reason,
-        'created_at', NEW.created_at, 'updated_at', NEW.updated_at);
+        'amount_cents', now_state -> 'amount_cents', 'fee_cents', now_state -> 'fee_cents',
+        'currency', now_state -> 'currency', 'status', now_state -> 'status',
+        'last_error', now_state -> 'last_error', 'captured_cents', now_state -> 'captured_cents',
+        'refunded_cents', now_state -> 'refunded_cents', 'dispute_status', now_state -> 'dispute_status',
+        'dispute_reason', now_state -> 'dispute_reason', 'created_at', now_state -> 'created_at',
+        'updated_at', now_state -> 'updated_at');
     IF old_state IS NOT NULL THEN
         SELECT coalesce(jsonb_object_agg(o.key, o.value), '{}'::jsonb) INTO changed
-          FROM jsonb_each(jsonb_build_object(
-                  'status', OLD.status, 'last_error', OLD.last_error,
-                  'captured_cents', OLD.captured_cents, 'refunded_cents', OLD.refunded_cents,
-                  'dispute_status', OLD.dispute_status, 'dispute_reason', OLD.dispute_reason,
-                  'updated_at', OLD.updated_at)) o
-         WHERE state -> o.key IS DISTINCT FROM o.value;
+          FROM jsonb_each(old_state) o
+         WHERE state ? o.key AND state -> o.key IS DISTINCT FROM o.value;
     END IF;
     FOREACH kind IN ARRAY types LOOP
         INSERT INTO events (type, resource_type, resource_id, resource, previous_values, actor_role,
