@@ -208,6 +208,10 @@ class Deliverer:
         }
         if target.host is not None:
             headers["host"] = target.host
+        if target.sni_hostname is not None:
+            # The pool keys connections by address: one verified for another name at this address
+            # must not carry this request, so a pinned connection serves one request.
+            headers["connection"] = "close"
         extensions = {} if target.sni_hostname is None else {"sni_hostname": target.sni_hostname}
         try:
             async with self.client.stream(

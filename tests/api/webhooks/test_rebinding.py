@@ -88,6 +88,7 @@ async def test_the_connection_goes_to_the_address_that_was_checked(
     assert str(sent.url) == "https://8.8.8.8:8443/in/hook?key=1"
     assert sent.headers["host"] == "hooks.example.com:8443"
     assert sent.extensions["sni_hostname"] == "hooks.example.com"
+    assert sent.headers["connection"] == "close"  # never reused for another name at this address
     assert resolver.lookups == [("hooks.example.com", 8443)]
     # The name now resolves to loopback: the next attempt checks what it connects to, and refuses.
     await ask(client, park, "5")
