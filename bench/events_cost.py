@@ -12,7 +12,8 @@ deliveries per second to a receiver on loopback.
    round); the cost is the median time with triggers over the median without, minus one (and the
    median of the rounds' pairs, run back to back, which the machine's load swings less). On a
    shared machine that ratio is noisy, so PostgreSQL's own count of the time spent in the trigger
-   function (`track_functions`) is printed beside it, against an action's time.
+   function (`track_functions`) is printed beside it, against an action's time; `--async-commit`
+   runs both with `synchronous_commit=off`, to see what the commit's WAL flush adds.
 2. Deliveries. `--deliveries` events queued to one endpoint whose receiver (a keep-alive HTTP/1.1
    server in a subprocess, answering 200 at once) listens on 127.0.0.1; the real worker
    (`Deliverer.drain`: numbering, fan-out, claims, signed POSTs, each result recorded) sends them all.
@@ -72,6 +73,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=8, help="lifecycles run at once (8)")
     parser.add_argument("--rounds", type=int, default=5, help="rounds on each database (5)")
     parser.add_argument("--deliveries", type=int, default=3000, help="webhook deliveries to send (3000)")
+    parser.add_argument(
+        "--async-commit", action="store_true", help="synchronous_commit=off on both (is it the WAL flush?)"
+    )
     parser.add_argument("--only", choices=("actions", "deliveries"), help="run one of the two")
     parser.add_argument(
         "--data-dir", type=Path, default=ROOT / "var" / "bench", help="embedded PostgreSQL, keys"
@@ -170,6 +174,8 @@ async def bench_actions(admin_dsn: str, args: argparse.Namespace) -> tuple[dict[
     admin = await asyncpg.connect(admin_dsn)
     try:  # time spent in PL/pgSQL functions, to say where the cost goes
         await admin.execute(f"ALTER DATABASE \"{WITH}\" SET track_functions = 'pl'")
+        for name in (WITH, WITHOUT) if args.async_commit else ():
+            await admin.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     finally:
         await admin.close()
     db = await asyncpg.connect(off)
