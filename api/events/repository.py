@@ -6,12 +6,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, get_type_hints
 
 import msgspec
 
 from api.db.pool import Connection
-from schemas.events import Actor, Event
+from schemas.events import EVENT_CLASSES, Actor, Event
 
 # Number the events whose transaction is older than this statement's snapshot xmin (every such
 # transaction has ended: see migration 0013), oldest transaction first, after the last number.
@@ -52,8 +52,10 @@ class Visibility:
     organisation_id: uuid.UUID | None
 
 
-COLUMNS = """sequence_id, id, type, occurred_at, resource_type, resource_id, resource, previous_values,
-             actor_user_id, actor_organisation_id, actor_role, request_id"""
+# jsonb as text, decoded here into the resource's Struct: numeric columns keep their digits.
+COLUMNS = """sequence_id, id, type, occurred_at, resource_type, resource_id, resource::text AS resource,
+             previous_values::text AS previous_values, actor_user_id, actor_organisation_id, actor_role,
+             request_id"""
 
 FEED = f"""
 SELECT {COLUMNS} FROM events
@@ -65,16 +67,25 @@ ORDER BY sequence_id LIMIT $7
 """
 
 
+# Each resource type's event Struct and its resource's: the feed sends exactly the keys the schema
+# has, so a column added to a table reaches the feed when its schema says so.
+_CLASSES: dict[str, Any] = {str(c.__struct_config__.tag): c for c in EVENT_CLASSES}
+_STATES: dict[str, Any] = {tag: get_type_hints(cls)["resource"] for tag, cls in _CLASSES.items()}
+_KEYS: dict[str, frozenset[str]] = {tag: frozenset(s.__struct_fields__) for tag, s in _STATES.items()}
+
+
 def _event(row: Any) -> Event:
-    return Event(
+    kind = row["resource_type"]
+    keys = _KEYS[kind]
+    previous: dict[str, Any] = msgspec.json.decode(row["previous_values"])
+    event: Event = _CLASSES[kind](
         sequence_id=row["sequence_id"],
         id=row["id"],
         type=row["type"],
         occurred_at=row["occurred_at"],
-        resource_type=row["resource_type"],
         resource_id=row["resource_id"],
-        resource=_json(row["resource"]),
-        previous_values=_json(row["previous_values"]),
+        resource=msgspec.json.decode(row["resource"], type=_STATES[kind]),
+        previous_values={k: v for k, v in previous.items() if k in keys},
         actor=Actor(
             user_id=row["actor_user_id"],
             organisation_id=row["actor_organisation_id"],
@@ -82,14 +93,7 @@ def _event(row: Any) -> Event:
         ),
         request_id=row["request_id"],
     )
-
-
-def _json(value: Any) -> dict[str, Any]:
-    # The API's pool decodes jsonb; a bare connection (the worker's, a test's) hands back text.
-    if isinstance(value, str):
-        decoded: dict[str, Any] = msgspec.json.decode(value)
-        return decoded
-    return dict(value)
+    return event
 
 
 async def feed(
@@ -118,6 +122,14 @@ async def get(conn: Connection, event_id: uuid.UUID) -> Event | None:
         f"SELECT {COLUMNS} FROM events WHERE id = $1 AND sequence_id IS NOT NULL", event_id
     )
     return None if row is None else _event(row)
+
+
+async def get_many(conn: Connection, event_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Event]:
+    rows = await conn.fetch(
+        f"SELECT {COLUMNS} FROM events WHERE id = ANY($1::uuid[]) AND sequence_id IS NOT NULL",
+        list(event_ids),
+    )
+    return {r["id"]: _event(r) for r in rows}
 
 
 async def insert(

@@ -41,11 +41,12 @@ event already visible, so this never misses one. An organisation (X-Organisation
 of what it is party to, an operator its networks', the platform administrator all. Events are kept
 `EVENT_RETENTION_DAYS` (90) days.
 
-`resource` is the resource's state just after the change, with its stored columns:
-`listing` (as `GET /v1/listings/{{id}}` without `allowed_actions`), `transfer`, `reservation`
-(`period` is the half-open range as text) and `membership`; `webhook_endpoint` for
-`endpoint.disabled` (`id`, `url`, `disabled_reason`). `previous_values` holds the keys that changed,
-with their former values.
+Each event is one of the `*FeedEvent` schemas, told apart by `resource_type`, which says the types
+it carries and the schema of its `resource`: the resource's state just after the change
+(`listing`, `transfer`, `reservation`, `membership`, `synergy`, `payment`; `webhook_endpoint` for
+`endpoint.disabled`). `previous_values` holds the keys of `resource` that changed, with their former
+values. Synergies are confidential: their events go to the network's operators and the organisations
+involved only. A payment's events go to the parties of what it pays for and the network's operators.
 
 Event types (`<resource>.<what happened>`):
 {_TYPES_LIST}"""

@@ -8,10 +8,23 @@ from api.lifecycle import Lifecycle
 from api.listings.lifecycle import LISTING
 from api.memberships.lifecycle import MEMBERSHIP
 from api.reservations.lifecycle import RESERVATION
+from api.synergies.lifecycle import SYNERGY
 from api.transfers.lifecycle import TRANSFER
 
 ENDPOINT_DISABLED: Final = "endpoint.disabled"
 """Sent to a webhook endpoint's owner when deliveries to it have failed for too long."""
+
+PAYMENT_EVENT_TYPES: Final = (
+    "payment.created",
+    "payment.failed",
+    "payment.succeeded",
+    "payment.canceled",
+    "payment.refunded",
+    "payment.disputed",
+    "payment.dispute_won",
+    "payment.dispute_lost",
+)
+"""What changed in a stored PaymentIntent: the SQL function `payment_event_types` names them."""
 
 
 def event_type(resource_type: str, from_status: str | None, to_status: str) -> str:
@@ -24,6 +37,10 @@ def event_type(resource_type: str, from_status: str | None, to_status: str) -> s
         word = "requested"
     elif resource_type == "membership" and to_status == "active":
         word = "reinstated" if from_status == "suspended" else "approved"
+    elif resource_type == "synergy" and to_status == "potential":
+        word = "proposed"
+    elif resource_type == "synergy" and to_status == "in_progress":
+        word = "started"
     else:
         word = to_status
     return f"{resource_type}.{word}"
@@ -34,6 +51,7 @@ LIFECYCLES: Final[dict[str, Lifecycle[str]]] = {
     "transfer": TRANSFER,  # type: ignore[dict-item]
     "reservation": RESERVATION,  # type: ignore[dict-item]
     "membership": MEMBERSHIP,  # type: ignore[dict-item]
+    "synergy": SYNERGY,  # type: ignore[dict-item]
 }
 
 
@@ -47,11 +65,11 @@ def _all_types() -> tuple[str, ...]:
         for resource_type, lifecycle in LIFECYCLES.items()
         for t in lifecycle.transitions
     ]
-    return tuple(sorted({*found, ENDPOINT_DISABLED}))
+    return tuple(sorted({*found, *PAYMENT_EVENT_TYPES, ENDPOINT_DISABLED}))
 
 
 EVENT_TYPES: Final = _all_types()
-RESOURCE_TYPES: Final = (*LIFECYCLES, "webhook_endpoint")
+RESOURCE_TYPES: Final = (*LIFECYCLES, "payment", "webhook_endpoint")
 
 
 def matches(pattern: str, type_: str) -> bool:

@@ -205,36 +205,55 @@ async def claim(conn: Connection, batch: int, lease_s: float) -> list[Claimed]:
     ]
 
 
-async def record_attempt(
-    conn: Connection,
-    claimed: Claimed,
-    *,
-    started_at: datetime,
-    duration_ms: int,
-    status_code: int | None,
-    error: str | None,
-    response_start: str,
-) -> None:
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    started_at: datetime
+    duration_ms: int
+    status_code: int | None
+    error: str | None
+    response_start: str
+
+
+async def record_attempt(conn: Connection, claimed: Claimed, attempt: Attempt) -> None:
     await conn.execute(
         """INSERT INTO webhook_attempts (delivery_id, endpoint_id, started_at, duration_ms, status_code,
                                          error, response_start)
            VALUES ($1, $2, $3, $4, $5, $6, $7)""",
         claimed.delivery_id,
         claimed.endpoint_id,
-        started_at,
-        duration_ms,
-        status_code,
-        error,
-        response_start,
+        attempt.started_at,
+        attempt.duration_ms,
+        attempt.status_code,
+        attempt.error,
+        attempt.response_start,
     )
 
 
-async def succeeded(conn: Connection, claimed: Claimed) -> None:
+# One statement (one round trip, atomic): the attempt, the delivery done, and the endpoint no longer
+# failing; the endpoint's row is only written (and locked) when it was failing, so concurrent
+# successes to one endpoint do not queue behind its row lock.
+SUCCEEDED = """
+WITH attempt AS (
+    INSERT INTO webhook_attempts (delivery_id, endpoint_id, started_at, duration_ms, status_code, error,
+                                  response_start)
+    VALUES ($1, $2, $3, $4, $5, NULL, $6)
+), recovered AS (
+    UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $2 AND failing_since IS NOT NULL
+)
+UPDATE webhook_deliveries SET status = 'succeeded', locked_until = NULL WHERE id = $1
+"""
+
+
+async def succeeded(conn: Connection, claimed: Claimed, attempt: Attempt) -> None:
     await conn.execute(
-        "UPDATE webhook_deliveries SET status = 'succeeded', locked_until = NULL WHERE id = $1",
+        SUCCEEDED,
         claimed.delivery_id,
+        claimed.endpoint_id,
+        attempt.started_at,
+        attempt.duration_ms,
+        attempt.status_code,
+        attempt.response_start,
     )
-    await conn.execute("UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1", claimed.endpoint_id)
 
 
 async def failed(conn: Connection, claimed: Claimed, retry_in_s: float | None) -> None:
@@ -253,7 +272,7 @@ async def failed(conn: Connection, claimed: Claimed, retry_in_s: float | None) -
             retry_in_s,
         )
     await conn.execute(
-        "UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, now()) WHERE id = $1",
+        "UPDATE webhook_endpoints SET failing_since = now() WHERE id = $1 AND failing_since IS NULL",
         claimed.endpoint_id,
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
@@ -33,7 +34,7 @@ async def test_a_transfer_accepted_is_in_the_feed_with_its_state_actor_and_previ
     assert accepted["resource_type"] == "transfer"
     assert accepted["resource_id"] == transfer["id"]
     assert accepted["resource"]["status"] == "accepted"
-    assert accepted["resource"]["agreed_quantity"] == 8
+    assert Decimal(accepted["resource"]["agreed_quantity"]) == 8
     assert accepted["previous_values"]["status"] == "requested"
     assert accepted["previous_values"]["agreed_quantity"] is None
     assert accepted["actor"] == {
