@@ -1,4 +1,5 @@
-"""HTTP routes for payments: organisations' connected accounts, reservations' payments, Stripe's webhooks."""
+"""HTTP routes for payments: organisations' connected accounts, reservations' and transfers' payments,
+Stripe's webhooks."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from stripe import StripeClient
 
 from api.actions import ETAG
 from api.auth.principal import Principal
-from api.db.pool import Connection
+from api.db.pool import Connection, get_pool
 from api.errors import (
     ForbiddenError,
     MalformedBodyError,
@@ -36,6 +37,7 @@ from api.payments.stripe_client import (
 )
 from api.reservations import service as reservations
 from api.reservations.rules import PaymentsNotConfiguredError
+from api.transfers import service as transfers
 from api.transfers.report import CSV_MEDIA_TYPE
 from api.transfers.routes import Accept, DateFrom, DateTo
 from schemas.payments import (
@@ -46,6 +48,7 @@ from schemas.payments import (
     PaymentAccount,
     PaymentsReport,
     ReservationPayment,
+    TransferPayment,
     WebhookReceipt,
 )
 
@@ -183,6 +186,30 @@ class ReservationPaymentController(Controller):
         return await reservations.get_payment(conn, principal, reservation_id)
 
 
+class TransferPaymentController(Controller):
+    path = "/v1/transfers/{transfer_id:uuid}/payment"
+    tags = ("payments",)
+
+    @get(
+        "/",
+        operation_id="getTransferPayment",
+        summary="Get a transfer's payment",
+        security=BEARER,
+        responses=problem_responses(UnauthorizedError, ForbiddenError, NotFoundError, NoPaymentError),
+    )
+    async def get(
+        self,
+        conn: NamedDependency[Connection],
+        principal: NamedDependency[Principal],
+        transfer_id: FromPath[uuid.UUID],
+    ) -> TransferPayment:
+        """The PaymentIntent of an accepted transfer of a priced material: its amount, fee and the giver's
+        share, its status at Stripe, the last failure, refunds and any dispute. The taker (the payer) gets
+        its `client_secret` to confirm the payment with Stripe.js; once Stripe says it succeeded, the
+        transfer is `paid` and can be scheduled."""
+        return await transfers.get_payment(conn, principal, transfer_id)
+
+
 class StripeWebhookController(Controller):
     path = "/v1/payments/stripe/webhook"
     tags = ("payments",)
@@ -198,7 +225,6 @@ class StripeWebhookController(Controller):
     )
     async def receive(
         self,
-        conn: NamedDependency[Connection],
         stripe: NamedDependency[StripeClient | None],
         body: RawBody,
         state: State,
@@ -207,8 +233,10 @@ class StripeWebhookController(Controller):
         """Stripe's webhook endpoint: the raw body is verified against `Stripe-Signature` with the
         endpoint's secret (400 `invalid-signature` when it does not verify or is over 300 s old), each
         event is applied once (`duplicate: true` for a replay), and the object it names is fetched from
-        Stripe and applied as it is now. Unknown event types are acknowledged and ignored."""
-        return await webhooks.receive(conn, stripe, state.stripe_webhook_secret, body, stripe_signature)
+        Stripe and applied as it is now. Unknown event types are acknowledged and ignored. Not counted by
+        the anonymous rate limit: Stripe's deliveries are never refused for their number."""
+        pool = get_pool(state)
+        return await webhooks.receive(pool, stripe, state.stripe_webhook_secret, body, stripe_signature)
 
 
 class NetworkFeesController(Controller):
