@@ -29,7 +29,7 @@ from api.errors import (
 from api.http import IfMatch, etag
 from api.inputs import BODY_MEDIA_TYPES, query_instant
 from api.openapi import BEARER, UPDATE_ERRORS, ProblemOperation, problem_responses
-from api.payments import report, service, webhooks
+from api.payments import accounts, report, service, webhooks
 from api.payments.service import NoPaymentError
 from api.payments.stripe_client import (
     PaymentProviderError,
@@ -37,7 +37,7 @@ from api.payments.stripe_client import (
 )
 from api.reservations import service as reservations
 from api.reservations.rules import PaymentsNotConfiguredError
-from api.transfers import service as transfers
+from api.transfers import payment as transfers
 from api.transfers.report import CSV_MEDIA_TYPE
 from api.transfers.routes import Accept, DateFrom, DateTo
 from schemas.payments import (
@@ -119,7 +119,7 @@ class PaymentAccountController(Controller):
         """An administrator of the organisation opens its Stripe Express account, through which its priced
         services are paid (201); an organisation has one, so asking again answers it (200). It takes
         charges once its administrator has finished Stripe's onboarding (`POST .../onboarding-link`)."""
-        account, created = await service.create_account(conn, stripe, principal, organisation_id)
+        account, created = await accounts.create_account(conn, stripe, principal, organisation_id)
         headers = {"Location": f"/v1/organisations/{organisation_id}/payment-account"}
         return Response(account, status_code=201 if created else 200, headers=headers)
 
@@ -138,7 +138,7 @@ class PaymentAccountController(Controller):
     ) -> PaymentAccount:
         """The organisation's connected account as Stripe last described it (kept current by its
         `account.updated` events): whether it takes charges and payouts, and what Stripe still requires."""
-        return await service.get_account(conn, principal, organisation_id)
+        return await accounts.get_account(conn, principal, organisation_id)
 
     @post(
         "/onboarding-link",
@@ -160,7 +160,7 @@ class PaymentAccountController(Controller):
     ) -> OnboardingLink:
         """A single-use, short-lived Account Link to Stripe's hosted onboarding, for an administrator of
         the organisation: Stripe sends them back to `return_url`, or to `refresh_url` to ask a new link."""
-        return await service.onboarding_link(conn, stripe, principal, organisation_id, data)
+        return await accounts.onboarding_link(conn, stripe, principal, organisation_id, data)
 
 
 class ReservationPaymentController(Controller):

@@ -17,12 +17,13 @@ import stripe
 from api.db.pool import Connection, Pool
 from api.errors import BadRequestError, MalformedBodyError
 from api.payments import repository
-from api.payments.service import account_state, last_error, refund_on_cancel, refund_transfer
+from api.payments.accounts import account_state
+from api.payments.service import last_error, refund_on_cancel, refund_transfer
 from api.payments.stripe_client import failure, require
 from api.reservations import repository as reservations
 from api.reservations.service import settle
+from api.transfers import payment as transfer_payment
 from api.transfers import repository as transfers
-from api.transfers import service as transfer_service
 from schemas.payments import WebhookReceipt
 
 logger = logging.getLogger(__name__)
@@ -149,7 +150,7 @@ async def apply_intent(conn: Connection, client: stripe.StripeClient, intent: st
     captured = intent.amount_received if succeeded else 0
     await repository.update_intent(conn, intent.id, intent.status, error, captured or 0)
     if stored.transfer_id is not None:
-        await transfer_service.settle(conn, stored.transfer_id, succeeded, error)
+        await transfer_payment.settle(conn, stored.transfer_id, succeeded, error)
         transfer = await transfers.get(conn, stored.transfer_id) if succeeded else None
         if transfer is not None and transfer.status == "cancelled":
             await refund_transfer(conn, client, transfer, "system")

@@ -162,7 +162,8 @@ async def _act(
     return _tagged(await service.act(conn, principal, transfer_id, action, data, if_match, stripe))
 
 
-_STRIPE_ERRORS = (PaymentProviderUnavailableError, PaymentProviderError)
+# What a priced transfer's accept or refund may meet at Stripe (or without it, once payments are off).
+_STRIPE_ERRORS = (PaymentsNotConfiguredError, PaymentProviderUnavailableError, PaymentProviderError)
 
 
 _EITHER = "The giver or the taker"

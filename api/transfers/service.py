@@ -28,13 +28,12 @@ from api.listings import repository as listings
 from api.listings.service import get_listing
 from api.payments import repository as payments
 from api.payments.pricing import TransferTerms
-from api.payments.service import open_transfer_intent, refund_transfer, transfer_payment, transfer_terms
+from api.payments.service import open_transfer_intent, refund_transfer, transfer_terms
 from api.reservations.rules import PaymentsNotConfiguredError
 from api.transfers import impact, lifecycle, repository
 from api.transfers.lifecycle import HOLDS_STOCK, PAID, TRANSFER, actors_for, allowed_for
 from schemas.listings import Listing
 from schemas.pagination import Page
-from schemas.payments import TransferPayment
 from schemas.transfers import Transfer, TransferCreate
 
 PAID_KINDS = frozenset({"fixed", "per_unit"})
@@ -381,30 +380,6 @@ async def act(
     elif step.to_status == "cancelled" and transfer.status in PAID:
         await refund_transfer(conn, stripe_client, transfer, role)
     return await get_transfer(conn, principal, transfer.id)
-
-
-async def settle(conn: Connection, transfer_id: uuid.UUID, succeeded: bool, failure: str | None) -> None:
-    """Apply what the payment provider says of a transfer's payment: `pay` (the system's action) once
-    it succeeded, the reason of a failed attempt otherwise; nothing unless it awaits payment."""
-    transfer = await repository.get(conn, transfer_id, for_update=True)
-    if transfer is None or transfer.status != "awaiting_payment":
-        return
-    if succeeded:
-        step = TRANSFER.step(transfer.status, "pay", SYSTEM)
-        await repository.update(conn, transfer.id, step.to_status, {"payment_failure": None})
-        await repository.insert_event(
-            conn, transfer.id, "pay", transfer.status, step.to_status, None, SYSTEM, None
-        )
-        await _announce(conn, transfer.id, step.to_status, "pay")
-    elif failure != transfer.payment_failure:
-        await payments.set_failure(conn, transfer.id, failure, of="transfer")
-
-
-async def get_payment(conn: Connection, principal: Principal, transfer_id: uuid.UUID) -> TransferPayment:
-    """A priced transfer's payment, for its parties and the network's operators; the `client_secret`
-    the frontend confirms with goes to the taker (the payer) only."""
-    transfer, roles = await _visible(conn, principal, transfer_id, lock=False)
-    return await transfer_payment(conn, transfer, roles)
 
 
 async def list_transfers(
