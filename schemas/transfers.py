@@ -115,6 +115,9 @@ class Transfer(Schema):
     """The offer's price copied at request: per unit of the offer (`per_unit`) or for the lot (`fixed`)."""
     payment_failure: str | None = None
     """Why the taker's last payment attempt failed; the transfer keeps awaiting payment."""
+    payment_dispute: str | None = None
+    """Set when the taker disputed the payment with their bank: Stripe's status of the dispute
+    (`needs_response`, `under_review`, `won`, `lost`, ...); its reason is in the transfer's payment."""
 
 
 class TransferCreate(Input):

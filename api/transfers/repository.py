@@ -23,7 +23,9 @@ COLUMNS = """t.id, t.network_id, t.listing_id, t.need_listing_id, t.giver_id, t.
     t.received_quantity, t.refused_quantity, t.refusal_reason, t.message, t.scheduled_for,
     t.transport_mode, t.vehicle_type, t.distance_km, t.carrier, t.tracking_form_ref, t.replaced_site_km,
     t.replaced_trips, t.reason, t.version, t.created_at, t.updated_at, t.amount_cents, t.fee_cents,
-    t.currency, t.unit_price_cents, t.payment_failure"""
+    t.currency, t.unit_price_cents, t.payment_failure,
+    (SELECT p.dispute_status FROM payment_intents p WHERE p.transfer_id = t.id AND p.status <> 'canceled')
+        AS payment_dispute"""
 
 IMPACT_COLUMNS = """quantity, unit, kg_per_unit, mass_kg, co2e_kg_per_kg, factor_source, co2e_avoided_kg,
     km_saved, trips_saved, completed_at"""

@@ -337,6 +337,10 @@ async def test_a_dispute_marks_the_transfers_payment_for_its_parties_and_operato
     for headers in (park.as_operator(), park.as_giver(), park.as_taker()):
         payment = (await paying.get(f"/v1/transfers/{tid}/payment", headers=headers)).json()
         assert payment["dispute"] == {"status": "needs_response", "reason": "product_not_received"}
+    seen = (await paying.get(f"/v1/transfers/{tid}", headers=park.as_operator())).json()
+    assert seen["payment_dispute"] == "needs_response"
+    listed = (await paying.get("/v1/transfers", headers=park.as_operator())).json()["items"]
+    assert [(t["id"], t["payment_dispute"]) for t in listed] == [(tid, "needs_response")]
     stranger = await paying.get(f"/v1/transfers/{tid}/payment", headers=park.eve.headers(park.other))
     assert stranger.status_code == 404
 
