@@ -56,6 +56,7 @@ from api.payments.routes import (
     PaymentAccountController,
     ReservationPaymentController,
     StripeWebhookController,
+    TransferPaymentController,
 )
 from api.payments.stripe_client import create_stripe, provide_stripe
 from api.payments.webhooks import cancel_requested, reconcile
@@ -189,6 +190,7 @@ def create_app(settings: Settings) -> Litestar:
             NetworkFeesController,
             NetworkPaymentsController,
             ReservationPaymentController,
+            TransferPaymentController,
             StripeWebhookController,
             NetworkFlowController,
             OrganisationFlowController,

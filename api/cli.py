@@ -221,9 +221,10 @@ def payments() -> None:
 
 @payments.command()
 def reconcile() -> None:
-    """Look up at Stripe the PaymentIntent of every reservation awaiting payment and apply what a
-    lost webhook would have (a success confirms it, a failure records its reason), then cancel at
-    Stripe those of reservations that expired or were cancelled unpaid. The sweep does the same."""
+    """Look up at Stripe the PaymentIntent of every reservation and transfer awaiting payment and
+    apply what a lost webhook would have (a success confirms the reservation or pays the transfer, a
+    failure records its reason), then cancel at Stripe those of reservations that expired or were
+    cancelled unpaid, and of transfers cancelled unpaid. The sweep does the same."""
     settings = resolve_database_url(_settings())
     assert settings.database_url is not None
     if not settings.payments_configured:

@@ -25,6 +25,8 @@ ListingEventType = Literal[
 TransferEventType = Literal[
     "transfer.requested",
     "transfer.accepted",
+    "transfer.awaiting_payment",
+    "transfer.paid",
     "transfer.declined",
     "transfer.scheduled",
     "transfer.in_transit",
@@ -157,6 +159,12 @@ class TransferState(Schema):
     created_by: uuid.UUID | None
     created_at: datetime
     updated_at: datetime
+    price_kind: str | None
+    unit_price_cents: int | None
+    amount_cents: int | None
+    fee_cents: int | None
+    currency: str | None
+    payment_failure: str | None
 
 
 class ReservationState(Schema):

@@ -90,6 +90,24 @@ class ReservationPayment(Schema):
     """Set when the payer disputed the charge with their bank."""
 
 
+class TransferPayment(Schema):
+    """A paid transfer's PaymentIntent: what the taker's frontend confirms with Stripe.js."""
+
+    transfer_id: uuid.UUID
+    payment_intent_id: str
+    client_secret: str | None
+    """Given to the taker (the payer) only: Stripe.js confirms the payment with it."""
+    price: PriceBreakdown
+    status: str
+    """The PaymentIntent's status at Stripe (`requires_payment_method`, `processing`, `succeeded`, ...)."""
+    last_error: str | None
+    """Why the last attempt failed, when it did; the transfer keeps awaiting payment."""
+    refunds: list[Refund] = msgspec.field(default_factory=list)
+    """Refunds of a paid transfer cancelled, as Stripe last described them."""
+    dispute: Dispute | None = None
+    """Set when the taker disputed the charge with their bank."""
+
+
 class WebhookReceipt(Schema):
     received: bool = True
     duplicate: bool = False
@@ -124,13 +142,13 @@ class NetworkFeesUpdate(Input):
 
 class PaymentsRow(Schema):
     organisation_id: uuid.UUID
-    """The provider paid."""
+    """The provider paid (a reservation's provider, a transfer's giver)."""
     organisation_name: str
     month: str
     """`YYYY-MM`, in UTC: the month a payment succeeded or a refund was made."""
     currency: str
     payments: int
-    """Payments that succeeded that month."""
+    """Payments that succeeded that month, of reservations and of transfers."""
     gross_cents: int
     fee_cents: int
     """The network's commission on them."""

@@ -12,11 +12,14 @@ import msgspec
 from schemas.base import Input, Schema
 from schemas.impact import TransferImpact
 from schemas.listings import Amount
+from schemas.payments import PriceBreakdown
 from schemas.types import LONG_TEXT_PATTERN, SHORT_TEXT_PATTERN, Kilometres, Measured, Timestamp
 
 TransferStatus = Literal[
     "requested",
     "accepted",
+    "awaiting_payment",
+    "paid",
     "scheduled",
     "in_transit",
     "received",
@@ -104,6 +107,17 @@ class Transfer(Schema):
     """What the caller may do next."""
     events: list[TransferEvent] = msgspec.field(default_factory=list)
     """The transfer's history, on `GET /v1/transfers/{id}` only."""
+    price: PriceBreakdown | None = None
+    """A priced offer's price for this transfer, copied when it was requested: for the quantity asked,
+    then for the quantity agreed once accepted (see `GET /v1/transfers/{id}/payment`). None for a
+    free or negotiable offer."""
+    unit_price_cents: int | None = None
+    """The offer's price copied at request: per unit of the offer (`per_unit`) or for the lot (`fixed`)."""
+    payment_failure: str | None = None
+    """Why the taker's last payment attempt failed; the transfer keeps awaiting payment."""
+    payment_dispute: str | None = None
+    """Set when the taker disputed the payment with their bank: Stripe's status of the dispute
+    (`needs_response`, `under_review`, `won`, `lost`, ...); its reason is in the transfer's payment."""
 
 
 class TransferCreate(Input):

@@ -9,6 +9,10 @@ The product is rounded once, at the end, to the cent, half up. The network's fee
 basis points of that amount (rounded half up) plus its fixed amount, never more than the amount;
 the provider's share is the rest. A `negotiable` price cannot be paid online.
 
+A transfer of a priced material (`transfer_amount`) costs the unit price x the quantity (`per_unit`,
+the quantity in the offer's unit, up to 3 decimals) or the price once (`fixed`), rounded the same
+way: once, at the end, to the cent, half up. Its fee follows the same rule.
+
 Refunds follow the cancellation policy copied onto the reservation (`POLICIES`).
 """
 
@@ -42,6 +46,32 @@ def amount(listing: Listing, quantity: Decimal, start: datetime, end: datetime) 
     if cents <= 0:
         raise ListingNotBookableError("this booking would cost nothing; a free service is published as free")
     return cents
+
+
+def transfer_amount(price_kind: str, unit_price_cents: int, quantity: Decimal) -> int:
+    """The amount of a transfer in cents: the price once (`fixed`) or x the quantity (`per_unit`)."""
+    price = Decimal(unit_price_cents)
+    if price_kind == "per_unit":
+        price *= quantity
+    return int(price.quantize(_CENT, rounding=ROUND_HALF_UP))
+
+
+@dataclass(frozen=True, slots=True)
+class TransferTerms:
+    """A priced offer's terms, copied onto a transfer when it is requested."""
+
+    price_kind: str
+    """`fixed` (the price once) or `per_unit` (x the quantity)."""
+    unit_price_cents: int
+    currency: str
+    basis_points: int
+    """The network's fee rate for the giver, as it was at request."""
+    fixed_cents: int
+
+    def price(self, quantity: Decimal) -> PriceBreakdown:
+        """The breakdown for `quantity` (asked, then agreed)."""
+        cents = transfer_amount(self.price_kind, self.unit_price_cents, quantity)
+        return breakdown(cents, self.currency, self.basis_points, self.fixed_cents)
 
 
 def breakdown(amount_cents: int, currency: str, basis_points: int, fixed_cents: int) -> PriceBreakdown:

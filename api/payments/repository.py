@@ -1,10 +1,13 @@
-"""SQL for payments: connected accounts, networks' fees, PaymentIntents and applied Stripe events."""
+"""SQL for payments: connected accounts, networks' fees, PaymentIntents and applied Stripe events.
+
+A PaymentIntent and its refunds belong to a reservation or to a transfer (`Of`); the functions that
+read or write them by their owner take `of` and choose the column from `_OWNER`, never from input."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 import msgspec
@@ -15,12 +18,16 @@ from schemas.payments import PaymentAccount, PaymentsRow, Refund
 ACCOUNT = """organisation_id, stripe_account_id, charges_enabled, payouts_enabled, details_submitted,
     requirements, updated_at"""
 INTENT = """stripe_id, reservation_id, amount_cents, fee_cents, currency, destination, client_secret, status,
-    last_error, dispute_status, dispute_reason"""
+    last_error, dispute_status, dispute_reason, transfer_id"""
+
+Of = Literal["reservation", "transfer"]
+"""What a payment is for."""
+_OWNER: dict[Of, str] = {"reservation": "reservation_id", "transfer": "transfer_id"}
 
 
 class Intent(msgspec.Struct, kw_only=True):
     stripe_id: str
-    reservation_id: uuid.UUID
+    reservation_id: uuid.UUID | None
     amount_cents: int
     fee_cents: int
     currency: str
@@ -30,6 +37,7 @@ class Intent(msgspec.Struct, kw_only=True):
     last_error: str | None
     dispute_status: str | None = None
     dispute_reason: str | None = None
+    transfer_id: uuid.UUID | None = None
 
 
 class Fees(msgspec.Struct, kw_only=True):
@@ -97,10 +105,10 @@ async def is_ess(conn: Connection, organisation_id: uuid.UUID) -> bool:
     return value
 
 
-async def live_intent(conn: Connection, reservation_id: uuid.UUID) -> Intent | None:
+async def live_intent(conn: Connection, owner_id: uuid.UUID, *, of: Of = "reservation") -> Intent | None:
     row = await conn.fetchrow(
-        f"SELECT {INTENT} FROM payment_intents WHERE reservation_id = $1 AND status <> 'canceled'",
-        reservation_id,
+        f"SELECT {INTENT} FROM payment_intents WHERE {_OWNER[of]} = $1 AND status <> 'canceled'",
+        owner_id,
     )
     return None if row is None else msgspec.convert(dict(row), Intent)
 
@@ -113,7 +121,8 @@ async def intent(conn: Connection, stripe_id: str) -> Intent | None:
 async def insert_intent(conn: Connection, intent: Intent) -> None:
     """Record a PaymentIntent; the same one again (a retried accept) changes nothing."""
     await conn.execute(
-        f"""INSERT INTO payment_intents ({INTENT}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+        f"""INSERT INTO payment_intents ({INTENT})
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
             ON CONFLICT (stripe_id) DO NOTHING""",
         *msgspec.structs.astuple(intent),
     )
@@ -134,25 +143,29 @@ async def update_intent(
     )
 
 
-async def captured_intent(conn: Connection, reservation_id: uuid.UUID) -> tuple[str, int, int] | None:
-    """(id, captured, refunded) of the reservation's succeeded PaymentIntent, locked."""
+async def captured_intent(
+    conn: Connection, owner_id: uuid.UUID, *, of: Of = "reservation"
+) -> tuple[str, int, int] | None:
+    """(id, captured, refunded) of the reservation's (or transfer's) succeeded PaymentIntent, locked."""
     row = await conn.fetchrow(
-        """SELECT stripe_id, captured_cents, refunded_cents FROM payment_intents
-           WHERE reservation_id = $1 AND status = 'succeeded' FOR UPDATE""",
-        reservation_id,
+        f"""SELECT stripe_id, captured_cents, refunded_cents FROM payment_intents
+            WHERE {_OWNER[of]} = $1 AND status = 'succeeded' FOR UPDATE""",
+        owner_id,
     )
     return None if row is None else (row["stripe_id"], row["captured_cents"], row["refunded_cents"])
 
 
-async def insert_refund(conn: Connection, refund: Refund, reservation_id: uuid.UUID, intent_id: str) -> None:
+async def insert_refund(
+    conn: Connection, refund: Refund, owner_id: uuid.UUID, intent_id: str, *, of: Of = "reservation"
+) -> None:
     """Record a refund and add it to its intent's refunded amount (the check
     `payment_intents_refunds_within_captured` refuses more than was captured)."""
     await conn.execute(
-        """INSERT INTO refunds (stripe_id, payment_intent_id, reservation_id, amount_cents, status, reason)
-           VALUES ($1, $2, $3, $4, $5, $6)""",
+        f"""INSERT INTO refunds (stripe_id, payment_intent_id, {_OWNER[of]}, amount_cents, status, reason)
+            VALUES ($1, $2, $3, $4, $5, $6)""",
         refund.stripe_id,
         intent_id,
-        reservation_id,
+        owner_id,
         refund.amount_cents,
         refund.status,
         refund.reason,
@@ -165,11 +178,11 @@ async def insert_refund(conn: Connection, refund: Refund, reservation_id: uuid.U
     )
 
 
-async def refunds_of(conn: Connection, reservation_id: uuid.UUID) -> list[Refund]:
+async def refunds_of(conn: Connection, owner_id: uuid.UUID, *, of: Of = "reservation") -> list[Refund]:
     rows = await conn.fetch(
-        """SELECT stripe_id, amount_cents, status, reason, created_at FROM refunds
-           WHERE reservation_id = $1 ORDER BY created_at""",
-        reservation_id,
+        f"""SELECT stripe_id, amount_cents, status, reason, created_at FROM refunds
+            WHERE {_OWNER[of]} = $1 ORDER BY created_at""",
+        owner_id,
     )
     return [msgspec.convert(dict(r), Refund) for r in rows]
 
@@ -202,12 +215,13 @@ def is_refund_above_captured(exc: asyncpg.PostgresError) -> bool:
     )
 
 
-async def request_cancel(conn: Connection, reservation_id: uuid.UUID) -> None:
-    """Mark the reservation's live PaymentIntent for cancelling once the transaction has committed."""
+async def request_cancel(conn: Connection, owner_id: uuid.UUID, *, of: Of = "reservation") -> None:
+    """Mark the reservation's (or transfer's) live PaymentIntent for cancelling once the transaction
+    has committed."""
     await conn.execute(
-        """UPDATE payment_intents SET cancel_requested = true, updated_at = now()
-           WHERE reservation_id = $1 AND status NOT IN ('canceled', 'succeeded')""",
-        reservation_id,
+        f"""UPDATE payment_intents SET cancel_requested = true, updated_at = now()
+            WHERE {_OWNER[of]} = $1 AND status NOT IN ('canceled', 'succeeded')""",
+        owner_id,
     )
 
 
@@ -219,10 +233,13 @@ async def to_cancel(conn: Connection, limit: int) -> list[str]:
 
 
 async def awaiting(conn: Connection, limit: int) -> list[str]:
-    """PaymentIntents of reservations awaiting payment (what reconciliation looks up)."""
+    """PaymentIntents of reservations and transfers awaiting payment (what reconciliation looks up)."""
     rows = await conn.fetch(
-        """SELECT p.stripe_id FROM payment_intents p JOIN reservations r ON r.id = p.reservation_id
-           WHERE r.status = 'awaiting_payment' AND p.status <> 'canceled' ORDER BY p.created_at LIMIT $1""",
+        """SELECT p.stripe_id FROM payment_intents p
+           LEFT JOIN reservations r ON r.id = p.reservation_id
+           LEFT JOIN transfers t ON t.id = p.transfer_id
+           WHERE (r.status = 'awaiting_payment' OR t.status = 'awaiting_payment') AND p.status <> 'canceled'
+           ORDER BY p.created_at LIMIT $1""",
         limit,
     )
     return [r["stripe_id"] for r in rows]
@@ -240,18 +257,19 @@ async def record_event(conn: Connection, event_id: str, event_type: str, object_
     return bool(done == "INSERT 0 1")
 
 
-async def set_failure(conn: Connection, reservation_id: uuid.UUID, reason: str | None) -> None:
+async def set_failure(
+    conn: Connection, owner_id: uuid.UUID, reason: str | None, *, of: Of = "reservation"
+) -> None:
+    table = {"reservation": "reservations", "transfer": "transfers"}[of]
     await conn.execute(
-        "UPDATE reservations SET payment_failure = $2, updated_at = now() WHERE id = $1",
-        reservation_id,
-        reason,
+        f"UPDATE {table} SET payment_failure = $2, updated_at = now() WHERE id = $1", owner_id, reason
     )
 
 
 def is_second_live_intent(exc: asyncpg.PostgresError) -> bool:
-    return (
-        isinstance(exc, asyncpg.UniqueViolationError)
-        and getattr(exc, "constraint_name", None) == "payment_intents_one_live"
+    return isinstance(exc, asyncpg.UniqueViolationError) and getattr(exc, "constraint_name", None) in (
+        "payment_intents_one_live",
+        "payment_intents_one_live_per_transfer",
     )
 
 
@@ -280,24 +298,31 @@ async def set_network_fees(
     )
 
 
-# Payments count in the month their reservation was paid (its `pay` event); refunds in the month
-# they were made. The provider's part of a refund is the refund x its share of the amount (the
-# transfer is reversed in proportion); the platform bears the rest.
+# Payments count in the month their reservation or transfer was paid (its `pay` event); refunds in
+# the month they were made. The provider (a reservation's provider, a transfer's giver) is paid; the
+# provider's part of a refund is the refund x its share of the amount (the transfer is reversed in
+# proportion); the platform bears the rest.
 REPORT = """
-WITH moves AS (
-    SELECT r.provider_id, e.created_at AS at, p.currency, 1 AS payments, p.captured_cents AS gross,
-           p.fee_cents AS fees, 0::bigint AS refunds, 0::bigint AS provider_refunds
+WITH owned AS (
+    SELECT p.*, coalesce(r.provider_id, t.giver_id) AS provider_id,
+           coalesce(r.network_id, t.network_id) AS network_id
     FROM payment_intents p
-    JOIN reservations r ON r.id = p.reservation_id
-    JOIN reservation_events e ON e.reservation_id = r.id AND e.action = 'pay'
-    WHERE r.network_id = $1 AND p.status = 'succeeded'
+    LEFT JOIN reservations r ON r.id = p.reservation_id
+    LEFT JOIN transfers t ON t.id = p.transfer_id
+),
+moves AS (
+    SELECT o.provider_id, coalesce(re.created_at, te.created_at) AS at, o.currency, 1 AS payments,
+           o.captured_cents AS gross, o.fee_cents AS fees, 0::bigint AS refunds, 0::bigint AS provider_refunds
+    FROM owned o
+    LEFT JOIN reservation_events re ON re.reservation_id = o.reservation_id AND re.action = 'pay'
+    LEFT JOIN transfer_events te ON te.transfer_id = o.transfer_id AND te.action = 'pay'
+    WHERE o.network_id = $1 AND o.status = 'succeeded' AND (re.id IS NOT NULL OR te.id IS NOT NULL)
     UNION ALL
-    SELECT r.provider_id, f.created_at, p.currency, 0, 0, 0, f.amount_cents,
-           round(f.amount_cents::numeric * (p.amount_cents - p.fee_cents) / p.amount_cents)::bigint
+    SELECT o.provider_id, f.created_at, o.currency, 0, 0, 0, f.amount_cents,
+           round(f.amount_cents::numeric * (o.amount_cents - o.fee_cents) / o.amount_cents)::bigint
     FROM refunds f
-    JOIN payment_intents p ON p.stripe_id = f.payment_intent_id
-    JOIN reservations r ON r.id = f.reservation_id
-    WHERE r.network_id = $1 AND f.status <> 'failed'
+    JOIN owned o ON o.stripe_id = f.payment_intent_id
+    WHERE o.network_id = $1 AND f.status <> 'failed'
 )
 SELECT m.provider_id AS organisation_id, o.name AS organisation_name,
        to_char(date_trunc('month', m.at AT TIME ZONE 'UTC'), 'YYYY-MM') AS month, m.currency,

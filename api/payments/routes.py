@@ -1,4 +1,5 @@
-"""HTTP routes for payments: organisations' connected accounts, reservations' payments, Stripe's webhooks."""
+"""HTTP routes for payments: organisations' connected accounts, reservations' and transfers' payments,
+Stripe's webhooks."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from stripe import StripeClient
 
 from api.actions import ETAG
 from api.auth.principal import Principal
-from api.db.pool import Connection
+from api.db.pool import Connection, get_pool
 from api.errors import (
     ForbiddenError,
     MalformedBodyError,
@@ -28,7 +29,7 @@ from api.errors import (
 from api.http import IfMatch, etag
 from api.inputs import BODY_MEDIA_TYPES, query_instant
 from api.openapi import BEARER, UPDATE_ERRORS, ProblemOperation, problem_responses
-from api.payments import report, service, webhooks
+from api.payments import accounts, report, service, webhooks
 from api.payments.service import NoPaymentError
 from api.payments.stripe_client import (
     PaymentProviderError,
@@ -36,6 +37,7 @@ from api.payments.stripe_client import (
 )
 from api.reservations import service as reservations
 from api.reservations.rules import PaymentsNotConfiguredError
+from api.transfers import payment as transfers
 from api.transfers.report import CSV_MEDIA_TYPE
 from api.transfers.routes import Accept, DateFrom, DateTo
 from schemas.payments import (
@@ -46,6 +48,7 @@ from schemas.payments import (
     PaymentAccount,
     PaymentsReport,
     ReservationPayment,
+    TransferPayment,
     WebhookReceipt,
 )
 
@@ -116,7 +119,7 @@ class PaymentAccountController(Controller):
         """An administrator of the organisation opens its Stripe Express account, through which its priced
         services are paid (201); an organisation has one, so asking again answers it (200). It takes
         charges once its administrator has finished Stripe's onboarding (`POST .../onboarding-link`)."""
-        account, created = await service.create_account(conn, stripe, principal, organisation_id)
+        account, created = await accounts.create_account(conn, stripe, principal, organisation_id)
         headers = {"Location": f"/v1/organisations/{organisation_id}/payment-account"}
         return Response(account, status_code=201 if created else 200, headers=headers)
 
@@ -135,7 +138,7 @@ class PaymentAccountController(Controller):
     ) -> PaymentAccount:
         """The organisation's connected account as Stripe last described it (kept current by its
         `account.updated` events): whether it takes charges and payouts, and what Stripe still requires."""
-        return await service.get_account(conn, principal, organisation_id)
+        return await accounts.get_account(conn, principal, organisation_id)
 
     @post(
         "/onboarding-link",
@@ -157,7 +160,7 @@ class PaymentAccountController(Controller):
     ) -> OnboardingLink:
         """A single-use, short-lived Account Link to Stripe's hosted onboarding, for an administrator of
         the organisation: Stripe sends them back to `return_url`, or to `refresh_url` to ask a new link."""
-        return await service.onboarding_link(conn, stripe, principal, organisation_id, data)
+        return await accounts.onboarding_link(conn, stripe, principal, organisation_id, data)
 
 
 class ReservationPaymentController(Controller):
@@ -183,6 +186,30 @@ class ReservationPaymentController(Controller):
         return await reservations.get_payment(conn, principal, reservation_id)
 
 
+class TransferPaymentController(Controller):
+    path = "/v1/transfers/{transfer_id:uuid}/payment"
+    tags = ("payments",)
+
+    @get(
+        "/",
+        operation_id="getTransferPayment",
+        summary="Get a transfer's payment",
+        security=BEARER,
+        responses=problem_responses(UnauthorizedError, ForbiddenError, NotFoundError, NoPaymentError),
+    )
+    async def get(
+        self,
+        conn: NamedDependency[Connection],
+        principal: NamedDependency[Principal],
+        transfer_id: FromPath[uuid.UUID],
+    ) -> TransferPayment:
+        """The PaymentIntent of an accepted transfer of a priced material: its amount, fee and the giver's
+        share, its status at Stripe, the last failure, refunds and any dispute. The taker (the payer) gets
+        its `client_secret` to confirm the payment with Stripe.js; once Stripe says it succeeded, the
+        transfer is `paid` and can be scheduled."""
+        return await transfers.get_payment(conn, principal, transfer_id)
+
+
 class StripeWebhookController(Controller):
     path = "/v1/payments/stripe/webhook"
     tags = ("payments",)
@@ -198,7 +225,6 @@ class StripeWebhookController(Controller):
     )
     async def receive(
         self,
-        conn: NamedDependency[Connection],
         stripe: NamedDependency[StripeClient | None],
         body: RawBody,
         state: State,
@@ -207,8 +233,10 @@ class StripeWebhookController(Controller):
         """Stripe's webhook endpoint: the raw body is verified against `Stripe-Signature` with the
         endpoint's secret (400 `invalid-signature` when it does not verify or is over 300 s old), each
         event is applied once (`duplicate: true` for a replay), and the object it names is fetched from
-        Stripe and applied as it is now. Unknown event types are acknowledged and ignored."""
-        return await webhooks.receive(conn, stripe, state.stripe_webhook_secret, body, stripe_signature)
+        Stripe and applied as it is now. Unknown event types are acknowledged and ignored. Not counted by
+        the anonymous rate limit: Stripe's deliveries are never refused for their number."""
+        pool = get_pool(state)
+        return await webhooks.receive(pool, stripe, state.stripe_webhook_secret, body, stripe_signature)
 
 
 class NetworkFeesController(Controller):

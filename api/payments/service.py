@@ -1,7 +1,6 @@
 """Rules for payments: providers' connected accounts, the price of a booking, its PaymentIntent.
 
-Accounts are Stripe **Express** accounts: Stripe hosts the onboarding and the provider's dashboard
-(identity checks, bank details, payouts), the platform keeps control of the charge. Charges are
+Providers' accounts are in `api.payments.accounts`. Charges are
 *destination charges*: the platform creates the PaymentIntent, the provider's account is
 `transfer_data.destination` and `on_behalf_of` (it is the merchant of record, its statement
 descriptor shows), and the network's fee is the `application_fee_amount`.
@@ -9,15 +8,17 @@ descriptor shows), and the network's fee is the `application_fee_amount`.
 Every Stripe call is made inside the request's transaction with an idempotency key derived from our
 ids: should the call time out, or the answer be lost, the transaction rolls back, and the retry sends
 the same key and gets the object Stripe made the first time, so a retried accept never charges twice.
-The PaymentIntent id is stored in the transaction that moves the reservation to `awaiting_payment`,
-before the caller gets the answer; the partial unique index `payment_intents_one_live` keeps one
-live PaymentIntent per reservation.
+The PaymentIntent id is stored in the transaction that moves the reservation (or the transfer) to
+`awaiting_payment`, before the caller gets the answer; the partial unique indexes
+`payment_intents_one_live` and `payment_intents_one_live_per_transfer` keep one live PaymentIntent
+per reservation and per transfer. A transfer's payer is its taker, its payee its giver.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -30,26 +31,22 @@ from api.auth.principal import Principal
 from api.db.pool import Connection
 from api.errors import ConflictError, NotFoundError, RequestValidationError
 from api.http import check_if_match
-from api.organisations.service import _visible_facts
 from api.payments import pricing, repository
-from api.payments.repository import Intent
+from api.payments.pricing import TransferTerms
+from api.payments.repository import Intent, Of
 from api.payments.stripe_client import failure, require
 from schemas.listings import Listing
 from schemas.payments import (
     Dispute,
     NetworkFees,
     NetworkFeesUpdate,
-    OnboardingLink,
-    OnboardingLinkCreate,
-    PaymentAccount,
     PriceBreakdown,
     Refund,
     ReservationPayment,
+    TransferPayment,
 )
 from schemas.reservations import Reservation
-
-# Where connected accounts are opened: the networks are French territorial programmes.
-ACCOUNT_COUNTRY = "FR"
+from schemas.transfers import Transfer
 
 
 class ProviderCannotTakePaymentsError(ConflictError):
@@ -57,90 +54,11 @@ class ProviderCannotTakePaymentsError(ConflictError):
 
 
 class NoPaymentError(ConflictError):
-    slug, title_text = "no-payment", "This reservation has no payment"
+    slug, title_text = "no-payment", "There is no payment to show"
 
 
-def intent_key(reservation_id: uuid.UUID) -> str:
-    return f"reservation:{reservation_id}:payment-intent"
-
-
-def account_state(account: stripe.Account) -> dict[str, object]:
-    """The columns of `payment_accounts` from Stripe's account object."""
-    requirements = account.requirements
-    due = (requirements.currently_due if requirements is not None else None) or []
-    return {
-        "charges_enabled": bool(account.charges_enabled),
-        "payouts_enabled": bool(account.payouts_enabled),
-        "details_submitted": bool(account.details_submitted),
-        "requirements": [str(item) for item in due],
-    }
-
-
-async def create_account(
-    conn: Connection, client: stripe.StripeClient | None, principal: Principal, organisation_id: uuid.UUID
-) -> tuple[PaymentAccount, bool]:
-    """Open the organisation's Express connected account (its administrators only); (account, created).
-    An organisation has one: asking again answers the one it has."""
-    _, visible = await _visible_facts(conn, principal, organisation_id, for_update=True)
-    policy.organisation_admin(principal, organisation_id, visible=visible)
-    existing = await repository.account(conn, organisation_id)
-    if existing is not None:
-        return existing, False
-    stripe_client = require(client)
-    try:
-        account = await stripe_client.v1.accounts.create_async(
-            {
-                "type": "express",
-                "country": ACCOUNT_COUNTRY,
-                "capabilities": {"card_payments": {"requested": True}, "transfers": {"requested": True}},
-                "metadata": {"organisation_id": str(organisation_id)},
-            },
-            {"idempotency_key": f"organisation:{organisation_id}:account"},
-        )
-    except stripe.StripeError as exc:
-        raise failure(exc) from exc
-    await repository.insert_account(conn, organisation_id, account.id)
-    await repository.update_account(conn, account.id, **account_state(account))  # type: ignore[arg-type]
-    stored = await repository.account(conn, organisation_id)
-    assert stored is not None
-    return stored, True
-
-
-async def get_account(conn: Connection, principal: Principal, organisation_id: uuid.UUID) -> PaymentAccount:
-    """The organisation's connected account as Stripe last described it (its people only)."""
-    _, visible = await _visible_facts(conn, principal, organisation_id)
-    policy.organisation_member(principal, organisation_id, visible=visible)
-    account = await repository.account(conn, organisation_id)
-    if account is None:
-        raise NotFoundError("this organisation has no payment account; its administrator opens one")
-    return account
-
-
-async def onboarding_link(
-    conn: Connection,
-    client: stripe.StripeClient | None,
-    principal: Principal,
-    organisation_id: uuid.UUID,
-    data: OnboardingLinkCreate,
-) -> OnboardingLink:
-    """A single-use link to Stripe's hosted onboarding of the organisation's account (administrators)."""
-    _, visible = await _visible_facts(conn, principal, organisation_id)
-    policy.organisation_admin(principal, organisation_id, visible=visible)
-    account = await repository.account(conn, organisation_id)
-    if account is None:
-        raise NotFoundError("this organisation has no payment account; open one first")
-    try:
-        link = await require(client).v1.account_links.create_async(
-            {
-                "account": account.stripe_account_id,
-                "type": "account_onboarding",
-                "return_url": data.return_url,
-                "refresh_url": data.refresh_url,
-            }
-        )
-    except stripe.StripeError as exc:
-        raise failure(exc) from exc
-    return OnboardingLink(url=link.url, expires_at=datetime.fromtimestamp(link.expires_at, UTC))
+def intent_key(owner_id: uuid.UUID, of: Of = "reservation") -> str:
+    return f"{of}:{owner_id}:payment-intent"
 
 
 async def quote(
@@ -151,13 +69,7 @@ async def quote(
     if listing.price_kind == "free":
         return None
     cents = pricing.amount(listing, quantity, start, end)
-    account = await repository.account(conn, listing.organisation_id)
-    if account is None or not account.charges_enabled:
-        state = "has no payment account" if account is None else "has not finished Stripe's onboarding"
-        raise ProviderCannotTakePaymentsError(
-            f"the provider {state}, so this priced service cannot be paid for yet",
-            extra={"requirements": account.requirements if account else []},
-        )
+    await _require_charges(conn, listing.organisation_id, "service")
     fees = await repository.fees(
         conn, listing.network_id, await repository.is_ess(conn, listing.organisation_id)
     )
@@ -165,17 +77,64 @@ async def quote(
     return pricing.breakdown(cents, listing.currency, fees.basis_points, fees.fixed_cents)
 
 
+async def _require_charges(conn: Connection, organisation_id: uuid.UUID, what: str) -> None:
+    """409 `provider-cannot-take-payments` unless the organisation's account takes charges."""
+    account = await repository.account(conn, organisation_id)
+    if account is None or not account.charges_enabled:
+        state = "has no payment account" if account is None else "has not finished Stripe's onboarding"
+        raise ProviderCannotTakePaymentsError(
+            f"the provider {state}, so this priced {what} cannot be paid for yet",
+            extra={"requirements": account.requirements if account else []},
+        )
+
+
+async def transfer_terms(conn: Connection, offer: Listing) -> TransferTerms:
+    """The terms a transfer of a priced offer (`fixed` or `per_unit`) copies, once its giver can take
+    payments (409 otherwise)."""
+    # A priced listing has both (the listings' rules).
+    assert offer.price_cents is not None
+    assert offer.currency is not None
+    await _require_charges(conn, offer.organisation_id, "material")
+    fees = await repository.fees(conn, offer.network_id, await repository.is_ess(conn, offer.organisation_id))
+    return TransferTerms(
+        price_kind=offer.price_kind,
+        unit_price_cents=offer.price_cents,
+        currency=offer.currency,
+        basis_points=fees.basis_points,
+        fixed_cents=fees.fixed_cents,
+    )
+
+
 async def open_intent(
     conn: Connection, client: stripe.StripeClient | None, reservation: Reservation
 ) -> Intent:
     """Create (or, on a retry, find again) the reservation's PaymentIntent and store it."""
-    existing = await repository.live_intent(conn, reservation.id)
+    return await _open(
+        conn, client, "reservation", reservation.id, reservation.provider_id, reservation.price
+    )
+
+
+async def open_transfer_intent(
+    conn: Connection, client: stripe.StripeClient | None, transfer: Transfer
+) -> Intent:
+    """Create (or, on a retry, find again) the transfer's PaymentIntent, paid by the taker to the giver."""
+    return await _open(conn, client, "transfer", transfer.id, transfer.giver_id, transfer.price)
+
+
+async def _open(
+    conn: Connection,
+    client: stripe.StripeClient | None,
+    of: Of,
+    owner_id: uuid.UUID,
+    provider_id: uuid.UUID,
+    price: PriceBreakdown | None,
+) -> Intent:
+    existing = await repository.live_intent(conn, owner_id, of=of)
     if existing is not None:
         return existing
-    price = reservation.price
     if price is None:
-        raise NoPaymentError("this reservation was requested without a price")
-    account = await repository.account(conn, reservation.provider_id)
+        raise NoPaymentError(f"this {of} was requested without a price")
+    account = await repository.account(conn, provider_id)
     if account is None or not account.charges_enabled:
         raise ProviderCannotTakePaymentsError("the provider's payment account cannot take charges now")
     params: PaymentIntentCreateParams = {
@@ -184,19 +143,20 @@ async def open_intent(
         "transfer_data": {"destination": account.stripe_account_id},
         "on_behalf_of": account.stripe_account_id,
         "automatic_payment_methods": {"enabled": True},
-        "metadata": {"reservation_id": str(reservation.id)},
+        "metadata": {f"{of}_id": str(owner_id)},
     }
     if price.fee_cents > 0:
         params["application_fee_amount"] = price.fee_cents
     try:
         created = await require(client).v1.payment_intents.create_async(
-            params, {"idempotency_key": intent_key(reservation.id)}
+            params, {"idempotency_key": intent_key(owner_id, of)}
         )
     except stripe.StripeError as exc:
         raise failure(exc) from exc
     intent = Intent(
         stripe_id=created.id,
-        reservation_id=reservation.id,
+        reservation_id=owner_id if of == "reservation" else None,
+        transfer_id=owner_id if of == "transfer" else None,
         amount_cents=price.amount_cents,
         fee_cents=price.fee_cents,
         currency=price.currency,
@@ -233,9 +193,33 @@ async def reservation_payment(
         status=intent.status,
         last_error=intent.last_error,
         refunds=await repository.refunds_of(conn, reservation.id),
-        dispute=None
-        if intent.dispute_status is None
-        else Dispute(status=intent.dispute_status, reason=intent.dispute_reason or ""),
+        dispute=_dispute(intent),
+    )
+
+
+def _dispute(intent: Intent) -> Dispute | None:
+    if intent.dispute_status is None:
+        return None
+    return Dispute(status=intent.dispute_status, reason=intent.dispute_reason or "")
+
+
+async def transfer_payment(conn: Connection, transfer: Transfer, roles: list[str]) -> TransferPayment:
+    """The transfer's live PaymentIntent; its `client_secret` for the taker (the payer) only."""
+    intent = await repository.live_intent(conn, transfer.id, of="transfer")
+    if intent is None or transfer.price is None:
+        raise NoPaymentError(
+            "this transfer has no payment: its offer is free or negotiable, or it is not accepted yet, "
+            "or its payment was cancelled"
+        )
+    return TransferPayment(
+        transfer_id=transfer.id,
+        payment_intent_id=intent.stripe_id,
+        client_secret=intent.client_secret if "taker" in roles else None,
+        price=transfer.price,
+        status=intent.status,
+        last_error=intent.last_error,
+        refunds=await repository.refunds_of(conn, transfer.id, of="transfer"),
+        dispute=_dispute(intent),
     )
 
 
@@ -290,15 +274,41 @@ async def refund_on_cancel(
     (a payment arriving after the booking ended) cancels, the share its policy says when the
     requester does, through Stripe (reversing the transfer to the
     provider; the platform's fee is given back only with a full refund). None when nothing is due."""
-    captured = await repository.captured_intent(conn, reservation.id)
-    if captured is None or reservation.price is None:
+    if reservation.price is None:
+        return None
+    policy = reservation.cancellation_policy or "flexible"
+
+    def due(captured: int) -> int:
+        return pricing.refund_cents(captured, policy, by, reservation.start, now)
+
+    return await _refund(conn, client, "reservation", reservation.id, by, due, policy)
+
+
+async def refund_transfer(
+    conn: Connection, client: stripe.StripeClient | None, transfer: Transfer, by: str
+) -> Refund | None:
+    """Refund a paid transfer being cancelled, in full, whoever cancels (the giver, the taker, an
+    operator resolving a dispute, or the system for a payment that arrived after the cancellation);
+    None when nothing was captured."""
+    if transfer.price is None:
+        return None
+    return await _refund(conn, client, "transfer", transfer.id, by, lambda captured: captured, None)
+
+
+async def _refund(
+    conn: Connection,
+    client: stripe.StripeClient | None,
+    of: Of,
+    owner_id: uuid.UUID,
+    by: str,
+    due: Callable[[int], int],
+    policy: str | None,
+) -> Refund | None:
+    captured = await repository.captured_intent(conn, owner_id, of=of)
+    if captured is None:
         return None
     intent_id, captured_cents, refunded_cents = captured
-    policy = reservation.cancellation_policy or "flexible"
-    cents = min(
-        pricing.refund_cents(captured_cents, policy, by, reservation.start, now),
-        captured_cents - refunded_cents,
-    )
+    cents = min(due(captured_cents), captured_cents - refunded_cents)
     if cents <= 0:
         return None
     whole = cents == captured_cents
@@ -309,9 +319,9 @@ async def refund_on_cancel(
                 "amount": cents,
                 "reverse_transfer": True,
                 "refund_application_fee": whole,
-                "metadata": {"reservation_id": str(reservation.id), "cancelled_by": by},
+                "metadata": {f"{of}_id": str(owner_id), "cancelled_by": by},
             },
-            {"idempotency_key": f"reservation:{reservation.id}:refund"},
+            {"idempotency_key": f"{of}:{owner_id}:refund"},
         )
     except stripe.StripeError as exc:
         raise failure(exc) from exc
@@ -322,5 +332,5 @@ async def refund_on_cancel(
         status=made.status or "pending",
         reason=f"cancelled by the {by}, {share}",
     )
-    await repository.insert_refund(conn, refund, reservation.id, intent_id)
+    await repository.insert_refund(conn, refund, owner_id, intent_id, of=of)
     return refund

@@ -8,6 +8,7 @@ object the first attempt created.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import stripe
@@ -20,6 +21,22 @@ from api.settings import Settings
 
 TIMEOUT_S = 10.0
 NETWORK_RETRIES = 2
+
+
+class _HTTPXClient(stripe.HTTPXClient):
+    """The library's HTTPX transport, handing HTTPX the form-encoded body it has already built as
+    `content`. The library passes it as `data`, which HTTPX >= 0.25 reserves for a mapping to encode
+    and, given bytes or text, deprecates (a DeprecationWarning on every POST)."""
+
+    def _get_request_args_kwargs(
+        self, method: str, url: str, headers: Mapping[str, str], post_data: Any
+    ) -> list[Any]:
+        args: list[Any] = super()._get_request_args_kwargs(method, url, headers, post_data)
+        kwargs: dict[str, Any] = args[1]
+        body = kwargs.pop("data", None)
+        if body:
+            kwargs["content"] = body
+        return args
 
 
 class PaymentProviderUnavailableError(AppError):
@@ -40,7 +57,7 @@ def create_stripe(
     if settings.stripe_api_base is not None:
         base = settings.stripe_api_base.rstrip("/")
         bases = {"api": base, "connect": base}
-    http = stripe.HTTPXClient(timeout=timeout_s or TIMEOUT_S)
+    http = _HTTPXClient(timeout=timeout_s or TIMEOUT_S)
     client = stripe.StripeClient(
         settings.stripe_api_key, base_addresses=bases, http_client=http, max_network_retries=NETWORK_RETRIES
     )

@@ -17,10 +17,13 @@ import stripe
 from api.db.pool import Connection, Pool
 from api.errors import BadRequestError, MalformedBodyError
 from api.payments import repository
-from api.payments.service import account_state, last_error, refund_on_cancel
+from api.payments.accounts import account_state
+from api.payments.service import last_error, refund_on_cancel, refund_transfer
 from api.payments.stripe_client import failure, require
 from api.reservations import repository as reservations
 from api.reservations.service import settle
+from api.transfers import payment as transfer_payment
+from api.transfers import repository as transfers
 from schemas.payments import WebhookReceipt
 
 logger = logging.getLogger(__name__)
@@ -45,16 +48,25 @@ class InvalidSignatureError(BadRequestError):
 
 
 async def receive(
-    conn: Connection,
+    pool: Pool,
     client: stripe.StripeClient | None,
     secret: str | None,
     payload: bytes,
     signature: str | None,
 ) -> WebhookReceipt:
-    """Verify, record once and apply one Stripe event delivery."""
+    """Verify one Stripe event delivery, then record it once and apply it in one transaction. Nothing
+    touches the database before the signature verifies: the route is outside the anonymous rate
+    limit (Stripe retries what it is refused), so the signature check is its guard."""
     stripe_client = require(client)
+    event = verify(secret, payload, signature)
+    async with pool.acquire() as conn, conn.transaction():
+        return await apply_event(conn, stripe_client, event)
+
+
+def verify(secret: str | None, payload: bytes, signature: str | None) -> stripe.Event:
+    """The event `payload` holds, once `signature` verifies it with `secret` (400 otherwise)."""
     try:
-        event = stripe.Webhook.construct_event(
+        event: stripe.Event = stripe.Webhook.construct_event(
             payload.decode("utf-8", "replace"), signature, secret, TOLERANCE_S
         )
     except stripe.SignatureVerificationError as exc:
@@ -64,6 +76,13 @@ async def receive(
         ) from exc
     except ValueError as exc:  # signed, but not a JSON event
         raise MalformedBodyError("the body is not a JSON Stripe event") from exc
+    return event
+
+
+async def apply_event(
+    conn: Connection, stripe_client: stripe.StripeClient, event: stripe.Event
+) -> WebhookReceipt:
+    """Record a verified event once and apply the object it names, as Stripe has it now."""
     raw_id = getattr(event.data.object, "id", None)
     object_id = raw_id if isinstance(raw_id, str) else None
     if not await repository.record_event(conn, event.id, event.type, object_id):
@@ -100,7 +119,7 @@ async def _intent_of_charge(client: stripe.StripeClient, charge: object) -> str 
 
 async def _dispute(conn: Connection, client: stripe.StripeClient, dispute_id: str) -> None:
     """A dispute of one of our charges, as Stripe has it now, marks its PaymentIntent (shown with the
-    reservation's payment to its parties and the network's operators)."""
+    reservation's or transfer's payment to its parties and the network's operators)."""
     dispute = await client.v1.disputes.retrieve_async(dispute_id)
     intent_id = await _intent_of_charge(client, dispute.charge)
     if intent_id is not None:
@@ -120,24 +139,33 @@ async def _refunds_of_charge(conn: Connection, client: stripe.StripeClient, char
 
 
 async def apply_intent(conn: Connection, client: stripe.StripeClient, intent: stripe.PaymentIntent) -> None:
-    """Store a PaymentIntent as Stripe describes it now, and apply it to its reservation. A payment
-    that succeeded for a reservation that no longer awaits it (expired or cancelled meanwhile) is
-    refunded in full: nobody pays for a booking they do not have."""
+    """Store a PaymentIntent as Stripe describes it now, and apply it to its reservation or transfer.
+    A payment that succeeded for a reservation or transfer that no longer awaits it (expired or
+    cancelled meanwhile) is refunded in full: nobody pays for what they do not get."""
     stored = await repository.intent(conn, intent.id)
     if stored is None:
         return  # not one of ours (another platform's integration on the same account)
     error = last_error(intent)
-    captured = intent.amount_received if intent.status == "succeeded" else 0
+    succeeded = intent.status == "succeeded"
+    captured = intent.amount_received if succeeded else 0
     await repository.update_intent(conn, intent.id, intent.status, error, captured or 0)
-    await settle(conn, stored.reservation_id, intent.status == "succeeded", error)
-    if intent.status == "succeeded":
+    if stored.transfer_id is not None:
+        await transfer_payment.settle(conn, stored.transfer_id, succeeded, error)
+        transfer = await transfers.get(conn, stored.transfer_id) if succeeded else None
+        if transfer is not None and transfer.status == "cancelled":
+            await refund_transfer(conn, client, transfer, "system")
+        return
+    assert stored.reservation_id is not None  # an intent is a reservation's or a transfer's
+    await settle(conn, stored.reservation_id, succeeded, error)
+    if succeeded:
         reservation = await reservations.get(conn, stored.reservation_id)
         if reservation is not None and reservation.status in ("expired", "cancelled"):
             await refund_on_cancel(conn, client, reservation, "system", await reservations.now(conn))
 
 
 async def cancel_requested(pool: Pool, client: stripe.StripeClient | None) -> int:
-    """Cancel at Stripe the PaymentIntents of reservations that expired or were cancelled unpaid."""
+    """Cancel at Stripe the PaymentIntents of reservations that expired or were cancelled unpaid, and
+    of transfers cancelled unpaid."""
     if client is None:
         return 0
     async with pool.acquire() as conn:
@@ -162,8 +190,8 @@ async def cancel_requested(pool: Pool, client: stripe.StripeClient | None) -> in
 
 
 async def reconcile(pool: Pool, client: stripe.StripeClient | None) -> int:
-    """Look up the PaymentIntent of every reservation awaiting payment and apply what a lost
-    webhook would have; the number applied."""
+    """Look up the PaymentIntent of every reservation and transfer awaiting payment and apply what a
+    lost webhook would have; the number applied."""
     if client is None:
         return 0
     async with pool.acquire() as conn:

@@ -11,16 +11,21 @@ from typing import Any
 import msgspec
 
 from api.db.pool import Connection
+from api.payments.pricing import TransferTerms
 from api.transfers.impact import CategoryFactors, Figures
 from schemas.impact import ImpactRow, TransferImpact
 from schemas.memberships import MembershipStatus
+from schemas.payments import PriceBreakdown
 from schemas.transfers import Transfer, TransferEvent, TransferStatus
 
 COLUMNS = """t.id, t.network_id, t.listing_id, t.need_listing_id, t.giver_id, t.taker_id, t.initiated_by,
     t.category_id, t.unit, t.waste_code, t.hazardous, t.status, t.requested_quantity, t.agreed_quantity,
     t.received_quantity, t.refused_quantity, t.refusal_reason, t.message, t.scheduled_for,
     t.transport_mode, t.vehicle_type, t.distance_km, t.carrier, t.tracking_form_ref, t.replaced_site_km,
-    t.replaced_trips, t.reason, t.version, t.created_at, t.updated_at"""
+    t.replaced_trips, t.reason, t.version, t.created_at, t.updated_at, t.amount_cents, t.fee_cents,
+    t.currency, t.unit_price_cents, t.payment_failure,
+    (SELECT p.dispute_status FROM payment_intents p WHERE p.transfer_id = t.id AND p.status <> 'canceled')
+        AS payment_dispute"""
 
 IMPACT_COLUMNS = """quantity, unit, kg_per_unit, mass_kg, co2e_kg_per_kg, factor_source, co2e_avoided_kg,
     km_saved, trips_saved, completed_at"""
@@ -43,7 +48,13 @@ PLAN_FIELDS = (
 
 
 def _transfer(row: Any) -> Transfer:
-    return msgspec.convert(dict(row), Transfer)
+    values = dict(row)
+    amount, fee, currency = values.pop("amount_cents"), values.pop("fee_cents"), values.pop("currency")
+    if amount is not None:
+        values["price"] = PriceBreakdown(
+            amount_cents=amount, fee_cents=fee, provider_share_cents=amount - fee, currency=currency
+        )
+    return msgspec.convert(values, Transfer)
 
 
 async def get(conn: Connection, transfer_id: uuid.UUID, *, for_update: bool = False) -> Transfer | None:
@@ -74,12 +85,17 @@ async def insert(
     quantity: Decimal,
     message: str,
     created_by: uuid.UUID,
+    terms: TransferTerms | None = None,
 ) -> Transfer:
+    """A requested transfer; a priced one with its terms and their price for the quantity asked."""
+    price = None if terms is None else terms.price(quantity)
     row = await conn.fetchrow(
         f"""INSERT INTO transfers AS t (network_id, listing_id, need_listing_id, giver_id, taker_id,
                 initiated_by, category_id, unit, waste_code, hazardous, status, requested_quantity, message,
-                created_by)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'requested', $11, $12, $13)
+                created_by, price_kind, unit_price_cents, currency, fee_basis_points, fee_fixed_cents,
+                amount_cents, fee_cents)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'requested', $11, $12, $13, $14, $15, $16, $17,
+                    $18, $19, $20)
             RETURNING {COLUMNS}""",
         offer.network_id,
         offer.id,
@@ -94,8 +110,26 @@ async def insert(
         quantity,
         message,
         created_by,
+        None if terms is None else terms.price_kind,
+        None if terms is None else terms.unit_price_cents,
+        None if terms is None else terms.currency,
+        None if terms is None else terms.basis_points,
+        None if terms is None else terms.fixed_cents,
+        None if price is None else price.amount_cents,
+        None if price is None else price.fee_cents,
     )
     return _transfer(row)
+
+
+async def terms(conn: Connection, transfer_id: uuid.UUID) -> TransferTerms | None:
+    """The price terms copied onto a priced transfer at request; None for a free one."""
+    row = await conn.fetchrow(
+        """SELECT price_kind, unit_price_cents, currency, fee_basis_points AS basis_points,
+                  fee_fixed_cents AS fixed_cents
+           FROM transfers WHERE id = $1 AND price_kind IS NOT NULL""",
+        transfer_id,
+    )
+    return None if row is None else TransferTerms(**dict(row))
 
 
 async def update(

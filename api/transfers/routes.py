@@ -7,11 +7,13 @@ from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, Response, get, post
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.response import Stream
+from stripe import StripeClient
 
 from api.actions import ETAG, LOCATION, Action, with_actions
 from api.auth.principal import Principal
@@ -21,6 +23,9 @@ from api.errors import ForbiddenError, NotFoundError, RequestValidationError, Un
 from api.http import LimitQuery, etag
 from api.inputs import query_instant
 from api.openapi import BEARER, problem_responses
+from api.payments.service import ProviderCannotTakePaymentsError
+from api.payments.stripe_client import PaymentProviderError, PaymentProviderUnavailableError
+from api.reservations.rules import PaymentsNotConfiguredError
 from api.transfers import report, service
 from api.transfers.lifecycle import TRANSFER
 from api.transfers.service import (
@@ -114,6 +119,8 @@ class ListingTransferController(Controller):
             NotFoundError,
             InsufficientQuantityError,
             ListingUnavailableError,
+            PaymentsNotConfiguredError,
+            ProviderCannotTakePaymentsError,
         ),
     )
     async def create_transfer(
@@ -122,12 +129,18 @@ class ListingTransferController(Controller):
         principal: NamedDependency[Principal],
         listing_id: FromPath[uuid.UUID],
         data: JSONBody[TransferCreate],
+        state: State,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Transfer]:
         """On an offer: the acting organisation (an active member) asks for `quantity`, in the offer's unit.
         On a need: it proposes `quantity` of its own offer `offer_listing_id`. The other party accepts or
-        declines. With `Idempotency-Key`, a retry answers the first transfer (`Idempotent-Replayed: true`)."""
-        transfer, replayed = await service.create_transfer(conn, principal, listing_id, data, idempotency_key)
+        declines. With `Idempotency-Key`, a retry answers the first transfer (`Idempotent-Replayed: true`).
+        A priced offer (`fixed` or `per_unit`) copies its `price` and is paid by the taker once accepted:
+        409 `payments-not-configured` while the server takes no payments, 409
+        `provider-cannot-take-payments` until the giver's Stripe account takes charges."""
+        transfer, replayed = await service.create_transfer(
+            conn, principal, listing_id, data, idempotency_key, payments_configured=state.payments_configured
+        )
         headers = {"Idempotent-Replayed": "true"} if replayed else {}
         return _tagged(transfer, 201, Location=f"/v1/transfers/{transfer.id}", **headers)
 
@@ -143,8 +156,14 @@ async def _act(
     action: str,
     data: msgspec.Struct | None,
     if_match: str | None,
+    *,
+    stripe: StripeClient | None = None,
 ) -> Response[Transfer]:
-    return _tagged(await service.act(conn, principal, transfer_id, action, data, if_match))
+    return _tagged(await service.act(conn, principal, transfer_id, action, data, if_match, stripe))
+
+
+# What a priced transfer's accept or refund may meet at Stripe (or without it, once payments are off).
+_STRIPE_ERRORS = (PaymentsNotConfiguredError, PaymentProviderUnavailableError, PaymentProviderError)
 
 
 _EITHER = "The giver or the taker"
@@ -157,22 +176,35 @@ ACTIONS = {
         "Accept a transfer",
         f"{_ANSWER} agrees, as an active member. The agreed `quantity` (at most the one asked, which is "
         "the default) is taken from the offer atomically: 409 `insufficient-quantity` when the offer no "
-        "longer has it, `listing-unavailable` when it is no longer published.",
+        "longer has it, `listing-unavailable` when it is no longer published. A priced transfer goes to "
+        "`awaiting_payment`, its price following the agreed quantity: its PaymentIntent (a destination "
+        "charge to the giver's account, the network's fee as application fee) is created before the "
+        "answer, and `GET /v1/transfers/{id}/payment` gives its `client_secret` to the taker; once paid "
+        "it is `paid` and can be scheduled. A 503 `payment-provider-unavailable` changed nothing: retry, "
+        "the retry reuses what Stripe made.",
         TransferAccept,
-        (InsufficientQuantityError, ListingUnavailableError),
+        (
+            InsufficientQuantityError,
+            ListingUnavailableError,
+            ProviderCannotTakePaymentsError,
+            *_STRIPE_ERRORS,
+        ),
     ),
     "decline": Action(
         "Decline a transfer", f"{_ANSWER} declines, with an optional `reason`.", TransferDecline
     ),
     "cancel": Action(
         "Cancel a transfer",
-        "The initiator withdraws a request; once accepted or scheduled, either party cancels and the "
-        "agreed quantity returns to the offer. An optional `reason`.",
+        "The initiator withdraws a request; once accepted (or awaiting payment, paid) or scheduled, either "
+        "party cancels and the agreed quantity returns to the offer. A paid transfer is refunded in full "
+        "through Stripe; an unpaid one's PaymentIntent is cancelled. An optional `reason`.",
         TransferCancel,
+        _STRIPE_ERRORS,
     ),
     "schedule": Action(
         "Schedule a transfer, or change its plan",
-        f"{_EITHER} sets when (`scheduled_for`) and how (`transport_mode`) the material moves; "
+        f"{_EITHER} sets when (`scheduled_for`) and how (`transport_mode`) the material moves, once "
+        "accepted (a priced transfer once paid); "
         "`distance_km` is computed from the two sites unless sent. Sent again, it replaces the plan.",
         TransferSchedule,
     ),
@@ -210,13 +242,22 @@ ACTIONS = {
     "resolve_cancel": Action(
         "Resolve a dispute by cancelling the transfer",
         "An operator of the network cancels a disputed transfer; the material has moved, so nothing "
-        "returns to the offer.",
+        "returns to the offer. A paid transfer is refunded in full through Stripe.",
         TransferResolveCancel,
+        _STRIPE_ERRORS,
     ),
 }
 
 
-@with_actions(TRANSFER, ACTIONS, answer=Transfer, act=_act, if_match=True, etag=True)
+@with_actions(
+    TRANSFER,
+    ACTIONS,
+    answer=Transfer,
+    act=_act,
+    if_match=True,
+    etag=True,
+    dependencies={"stripe": StripeClient | None},
+)
 class TransferController(Controller):
     path = "/v1/transfers"
     tags = ("transfers",)

@@ -1,4 +1,11 @@
-"""Rules for transfers: asking for a quantity, moving it through its lifecycle, counting its impact."""
+"""Rules for transfers: asking for a quantity, moving it through its lifecycle, counting its impact.
+
+A priced offer (`fixed` or `per_unit`) is paid for by the taker through Stripe before the transfer
+can be scheduled (see `api.transfers.lifecycle`): its terms are copied when the transfer is
+requested, the price follows the agreed quantity at accept, and the accept creates the
+PaymentIntent inside its transaction (`api.payments.service`), so a Stripe failure changes nothing.
+A `negotiable` price is agreed between the members, off the platform: the transfer goes as a free one.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 import msgspec
+import stripe
 
 from api.auth import policy
 from api.auth.principal import Principal
@@ -15,14 +23,21 @@ from api.db import idempotency, outbox
 from api.db.pool import Connection
 from api.errors import ConflictError, NotFoundError, RequestValidationError
 from api.http import check_if_match, decode_cursor, encode_cursor
-from api.lifecycle import IllegalTransitionError
+from api.lifecycle import SYSTEM, IllegalTransitionError
 from api.listings import repository as listings
 from api.listings.service import get_listing
+from api.payments import repository as payments
+from api.payments.pricing import TransferTerms
+from api.payments.service import open_transfer_intent, refund_transfer, transfer_terms
+from api.reservations.rules import PaymentsNotConfiguredError
 from api.transfers import impact, lifecycle, repository
-from api.transfers.lifecycle import HOLDS_STOCK, TRANSFER, actors_for, allowed_for
+from api.transfers.lifecycle import HOLDS_STOCK, PAID, TRANSFER, actors_for, allowed_for
 from schemas.listings import Listing
 from schemas.pagination import Page
 from schemas.transfers import Transfer, TransferCreate
+
+PAID_KINDS = frozenset({"fixed", "per_unit"})
+"""Offers whose transfers are paid online; `free` and `negotiable` ones are not."""
 
 QUANTUM = Decimal("0.001")
 
@@ -82,14 +97,39 @@ async def _parties(
     return offer, acting, listing.organisation_id, "giver"
 
 
+async def _terms(
+    conn: Connection, offer: Listing, quantity: Decimal, payments_configured: bool
+) -> TransferTerms | None:
+    """The terms a transfer of `offer` copies: None for a free or negotiable offer; 409 for a priced
+    one while this server takes no payments or its giver cannot take them."""
+    if offer.price_kind == "per_day":
+        raise ListingUnavailableError(
+            "a per-day price is for services; a material is priced per unit or fixed"
+        )
+    if offer.price_kind not in PAID_KINDS:
+        return None
+    if not payments_configured:
+        raise PaymentsNotConfiguredError(
+            f"this material is priced ({offer.price_kind}) and this server takes no payments "
+            "(STRIPE_API_KEY and STRIPE_WEBHOOK_SECRET are not set); ask for a free one"
+        )
+    terms = await transfer_terms(conn, offer)
+    if terms.price(quantity).amount_cents <= 0:
+        raise _invalid("body.quantity", "this quantity would cost less than a cent; ask for more")
+    return terms
+
+
 async def create_transfer(
     conn: Connection,
     principal: Principal,
     listing_id: uuid.UUID,
     data: TransferCreate,
     idempotency_key: str | None,
+    *,
+    payments_configured: bool = False,
 ) -> tuple[Transfer, bool]:
-    """Ask for a quantity of an offer, or propose one's own offer to a need; (transfer, replayed)."""
+    """Ask for a quantity of an offer, or propose one's own offer to a need; (transfer, replayed).
+    A priced offer is refused (409) unless `payments_configured` and its giver takes payments."""
     user = policy.authenticated(principal)
     if idempotency_key is not None:
         fingerprint = idempotency.request_hash(listing_id, data)
@@ -112,6 +152,7 @@ async def create_transfer(
             f"{offer.available_quantity} {offer.unit} are available",
             extra={"available_quantity": str(offer.available_quantity)},
         )
+    terms = await _terms(conn, offer, quantity, payments_configured)
     TRANSFER.step(None, "request", "initiator")  # the party `initiated_by` names
     transfer = await repository.insert(
         conn,
@@ -123,6 +164,7 @@ async def create_transfer(
         quantity=quantity,
         message=data.message,
         created_by=user.id,
+        terms=terms,
     )
     await repository.insert_event(
         conn, transfer.id, "request", None, "requested", user.id, initiated_by, None
@@ -181,6 +223,13 @@ async def _effects(conn: Connection, transfer: Transfer, action: str, sent: dict
         agreed = _quantity(sent.get("quantity", transfer.requested_quantity), "body.quantity")
         if agreed > transfer.requested_quantity:
             raise _invalid("body.quantity", f"at most the {transfer.requested_quantity} asked")
+        fields: dict[str, Any] = {"agreed_quantity": agreed}
+        terms = await repository.terms(conn, transfer.id)
+        if terms is not None:  # the price follows the quantity agreed, on the terms copied at request
+            price = terms.price(agreed)
+            if price.amount_cents <= 0:
+                raise _invalid("body.quantity", "this quantity would cost less than a cent")
+            fields.update(amount_cents=price.amount_cents, fee_cents=price.fee_cents)
         left = await repository.take_stock(conn, transfer.listing_id, agreed)
         if left is None:
             listing_status, now = await repository.stock(conn, transfer.listing_id)
@@ -191,7 +240,7 @@ async def _effects(conn: Connection, transfer: Transfer, action: str, sent: dict
                 extra={"available_quantity": None if now is None else str(now)},
             )
         await _announce_stock(conn, transfer.listing_id, left)
-        return {"agreed_quantity": agreed}
+        return fields
     if action == "cancel" and transfer.status in HOLDS_STOCK and transfer.agreed_quantity is not None:
         left = await repository.return_stock(conn, transfer.listing_id, transfer.agreed_quantity)
         await _announce_stock(conn, transfer.listing_id, left)
@@ -282,16 +331,19 @@ async def act(
     action: str,
     body: msgspec.Struct | None,
     if_match: str | None,
+    stripe_client: stripe.StripeClient | None = None,
 ) -> Transfer:
     """Apply one action of the transfer lifecycle for the caller's role, with its event and outbox row.
 
     Every transfer action comes here: the step `TRANSFER` allows from the status (409 otherwise, 403
-    for the other party's action, 412 for a stale `If-Match`), then the action's effects."""
+    for the other party's action, 412 for a stale `If-Match`), then the action's effects. Accepting
+    a priced transfer creates its PaymentIntent with `stripe_client` before answering; cancelling a
+    paid one refunds it."""
     transfer, roles = await _visible(conn, principal, transfer_id, lock=True)
     user = policy.authenticated(principal)
     if if_match is not None:
         check_if_match(if_match, transfer.version)
-    permitted = actors_for(transfer.status, action, transfer.initiated_by)
+    permitted = actors_for(transfer.status, action, transfer.initiated_by) - {SYSTEM}
     if not permitted:
         allowed = allowed_for(transfer.status, roles, transfer.initiated_by)
         raise IllegalTransitionError(
@@ -300,7 +352,8 @@ async def act(
             extra={"current_status": transfer.status, "allowed_actions": allowed},
         )
     role = policy.transfer_actor(roles, permitted, action)
-    step = lifecycle.step(transfer.status, action, role, transfer.initiated_by)
+    facts = frozenset({"free" if transfer.price is None else "priced"})
+    step = lifecycle.step(transfer.status, action, role, transfer.initiated_by, facts)
     if action == "accept":  # committing stock is for active members, as asking is
         acting = principal.acting_organisation_id
         policy.transfer_requester(
@@ -317,6 +370,15 @@ async def act(
         updated = await repository.get(conn, transfer.id)
         assert updated is not None
         await _count_impact(conn, updated)
+    elif step.to_status == "awaiting_payment":
+        updated = await repository.get(conn, transfer.id)
+        assert updated is not None
+        await open_transfer_intent(conn, stripe_client, updated)
+    elif step.to_status == "cancelled" and transfer.status == "awaiting_payment":
+        # Cancelled at Stripe once this commits (the sweep's `cancel_requested`): a call never rolls back.
+        await payments.request_cancel(conn, transfer.id, of="transfer")
+    elif step.to_status == "cancelled" and transfer.status in PAID:
+        await refund_transfer(conn, stripe_client, transfer, role)
     return await get_transfer(conn, principal, transfer.id)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
@@ -216,20 +214,6 @@ async def test_an_accept_retried_after_stripe_timed_out_charges_once(
     assert len(standin.intents) == 1
     [stored] = await db.fetch("SELECT stripe_id FROM payment_intents")
     assert stored["stripe_id"] in standin.intents
-
-
-async def test_concurrent_accepts_create_one_payment_intent(
-    park: Park, paying: Client, standin: StripeStandIn, db: asyncpg.Connection
-) -> None:
-    await onboard(paying, standin, park)
-    await price(db, park)
-    rid = (await book(paying, park, 1))["id"]
-    answers = await asyncio.gather(
-        *(paying.post(f"/v1/reservations/{rid}/accept", headers=park.as_provider()) for _ in range(3))
-    )
-    assert sorted(a.status_code for a in answers) == [200, 409, 409]
-    assert len(standin.intents) == 1
-    assert await db.fetchval("SELECT count(*) FROM payment_intents") == 1
 
 
 async def test_one_live_payment_intent_per_reservation_is_a_constraint(

@@ -14,6 +14,11 @@ from litestar.testing import AsyncTestClient
 from api.auth.tokens import LocalIssuer
 from api.observability import RequestContext
 from tests import factories
+from tests.api.payments.conftest import (  # noqa: F401  (the paid transfers' fixtures, by their names)
+    paying,
+    paying_settings,
+    standin,
+)
 from tests.factories import Person
 
 
