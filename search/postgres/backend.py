@@ -11,17 +11,29 @@ from typing import Any, Final
 
 import msgspec
 
-from api.db.pool import Pool
+from api.db.pool import Connection, Pool
 from schemas.search import TOTAL_HITS_BOUND, SearchHit, SearchResult
 from search.backend import BackendHealth
 from search.postgres import repository
 from search.postgres.cache import Catalogue, ResultCache
-from search.postgres.repository import MARK_START, MARK_STOP
+from search.postgres.index import Found
+from search.postgres.keeper import IndexKeeper
+from search.postgres.repository import MARK_START, MARK_STOP, TSQUERY
 from search.postgres.text import query_words
+from search.postgres.tsquery import Node, UnsupportedError, parse
 from search.query import SearchQuery, Viewer
 
 HEALTH_TIMEOUT_S: Final = 2.0
 _ROW_FIELDS: Final = tuple(f for f in SearchHit.__struct_fields__ if f != "highlights")
+# What the index needs from PostgreSQL before it answers, in one round trip: the generation (is the
+# index behind?), the clock (expiry) and, with text, the tsquery expanded by PostgreSQL's analysis.
+_STATE: Final = """SELECT g.value, g.changes_kept_after,
+        (extract(epoch FROM now()) * 1000000)::int8 AS now_us, {tsquery} AS tsquery
+    FROM search_generation g"""
+STATE_SQL: Final = _STATE.format(tsquery="NULL::text")
+STATE_WITH_TEXT_SQL: Final = _STATE.format(
+    tsquery=f"(SELECT q.query::text FROM ({TSQUERY.format(words='$1')}) q)"  # noqa: S608
+)
 
 
 def highlight(marked: str) -> str:
@@ -45,9 +57,17 @@ class PostgresBackend:
 
     name = "postgres"
 
-    def __init__(self, pool: Pool, cache_entries: int = 0) -> None:
+    def __init__(self, pool: Pool, cache_entries: int = 0, *, index: bool = False) -> None:
         self.pool = pool
         self.cache = ResultCache(cache_entries) if cache_entries > 0 else None
+        self.keeper = IndexKeeper(pool) if index else None
+        self.computed_by_index = 0
+        self.computed_in_sql = 0
+
+    def start(self) -> None:
+        """Start building the in-memory index, if this backend keeps one."""
+        if self.keeper is not None:
+            self.keeper.start()
 
     async def search(self, query: SearchQuery, viewer: Viewer) -> SearchResult:
         if self.cache is None:
@@ -84,8 +104,18 @@ class PostgresBackend:
         started = time.perf_counter()
         words = query_words(query.text)
         async with self.pool.acquire() as conn:
-            found = await repository.summary(conn, query, viewer, words)
-            rows = await repository.hits(conn, found.ids, query, viewer, found.tsquery)
+            found: Found | repository.Summary | None = None
+            tsquery: str | None = None
+            if self.keeper is not None:
+                answered = await self._from_index(conn, query, viewer, words)
+                if answered is not None:
+                    found, tsquery = answered
+                    self.computed_by_index += 1
+            if found is None:
+                self.computed_in_sql += 1
+                found = await repository.summary(conn, query, viewer, words)
+                tsquery = found.tsquery
+            rows = await repository.hits(conn, found.ids, query, viewer, tsquery)
         total = min(found.total, TOTAL_HITS_BOUND)
         return SearchResult(
             hits=[to_hit(row) for row in rows],
@@ -99,6 +129,31 @@ class PostgresBackend:
             backend="postgres",
         )
 
+    async def _from_index(
+        self, conn: Connection, query: SearchQuery, viewer: Viewer, words: list[str]
+    ) -> tuple[Found, str | None] | None:
+        """The summary from the in-memory index, brought up to date first; None when it cannot
+        answer (not built yet, rebuilding, or a tsquery it does not evaluate)."""
+        assert self.keeper is not None
+        if self.keeper.index is None:
+            self.keeper.current_or_retry()
+            return None
+        state = await (conn.fetchrow(STATE_WITH_TEXT_SQL, words) if words else conn.fetchrow(STATE_SQL))
+        assert state is not None  # search_generation holds its one row from migration 0011 on
+        tsquery: str | None = state["tsquery"]
+        text: Node | None = None
+        if words:
+            if tsquery is None:
+                return None
+            try:
+                text = parse(tsquery)
+            except UnsupportedError:
+                return None
+        index = await self.keeper.current(conn, state["value"], state["changes_kept_after"])
+        if index is None:
+            return None
+        return index.search(query, viewer, state["now_us"], text), tsquery
+
     async def health(self) -> BackendHealth:
         """PostgreSQL answers; never behind, since search reads the tables."""
         try:
@@ -107,6 +162,14 @@ class PostgresBackend:
         except Exception as exc:  # reported, not raised: readiness says what is wrong
             return BackendHealth(ok=False, detail=f"postgresql: {type(exc).__name__}")
         detail = "postgresql: reads the listings tables, no lag"
+        if self.keeper is not None:
+            index = self.keeper.index
+            detail += (
+                "; in-memory index building (searches computed in SQL meanwhile)"
+                if index is None
+                else f"; in-memory index of {len(index)} listings at generation {index.generation},"
+                f" {self.computed_by_index} searches answered from it"
+            )
         if self.cache is not None:
             stats = self.cache.stats
             detail += (
@@ -116,7 +179,12 @@ class PostgresBackend:
         return BackendHealth(ok=True, detail=detail)
 
     async def refresh(self) -> None:
-        """Nothing to do: every committed change is already searchable."""
+        """Every committed change is already searchable; with the in-memory index, wait until it is
+        built (until then searches are computed in SQL, which is slower but as exact)."""
+        if self.keeper is not None:
+            await self.keeper.wait_built()
 
     async def close(self) -> None:
-        """Nothing to do: the pool belongs to the application."""
+        """Stop a build under way; the pool belongs to the application."""
+        if self.keeper is not None:
+            await self.keeper.close()
