@@ -4,10 +4,11 @@ searchable the moment it commits."""
 from __future__ import annotations
 
 import asyncio
-import html
 import math
 import time
-from typing import Any, Final
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
 
 import msgspec
 
@@ -18,13 +19,13 @@ from search.postgres import repository
 from search.postgres.cache import Catalogue, ResultCache
 from search.postgres.index import Found
 from search.postgres.keeper import IndexKeeper
-from search.postgres.repository import MARK_START, MARK_STOP, TSQUERY
+from search.postgres.repository import TSQUERY
 from search.postgres.text import query_words
 from search.postgres.tsquery import Node, UnsupportedError, parse
 from search.query import SearchQuery, Viewer
 
 HEALTH_TIMEOUT_S: Final = 2.0
-_ROW_FIELDS: Final = tuple(f for f in SearchHit.__struct_fields__ if f != "highlights")
+_HITS: Final = msgspec.json.Decoder(list[SearchHit])
 # What the index needs from PostgreSQL before it answers, in one round trip: the generation (is the
 # index behind?), the clock (expiry) and, with text, the tsquery expanded by PostgreSQL's analysis.
 _STATE: Final = """SELECT g.value, g.changes_kept_after,
@@ -36,19 +37,14 @@ STATE_WITH_TEXT_SQL: Final = _STATE.format(
 )
 
 
-def highlight(marked: str) -> str:
-    """ts_headline's marked text, HTML-escaped, with matches wrapped in `<mark>`."""
-    return html.escape(marked, quote=False).replace(MARK_START, "<mark>").replace(MARK_STOP, "</mark>")
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What the index answers a search with, and the catalogue state it answered at."""
 
-
-def to_hit(row: Any) -> SearchHit:
-    fields = {name: row[name] for name in _ROW_FIELDS if name in row}
-    if "title_marked" in row:
-        fields["highlights"] = {
-            "title": highlight(row["title_marked"]),
-            "description": highlight(row["description_marked"]),
-        }
-    return msgspec.convert(fields, SearchHit)
+    found: Found
+    tsquery: str | None
+    generation: int
+    next_expiry: datetime | None
 
 
 class PostgresBackend:
@@ -90,7 +86,15 @@ class PostgresBackend:
                 cache.stats.hits += 1
         if entry is None:
             cache.stats.misses += 1
-            return await cache.compute(key, self._catalogue, lambda: self._compute(query, viewer))
+            if self.keeper is None:
+                return await cache.compute(key, self._catalogue, lambda: self._compute(query, viewer))
+            # The index answers in the same round trip that reads the catalogue's state.
+            prepared: list[Answer] = []
+            return await cache.compute(
+                key,
+                lambda: self._catalogue_from_index(query, viewer, prepared),
+                lambda: self._compute(query, viewer, prepared[0] if prepared else None),
+            )
         elapsed = round((time.perf_counter() - started) * 1000)
         return msgspec.structs.replace(entry.result, processing_time_ms=elapsed)
 
@@ -100,25 +104,39 @@ class PostgresBackend:
         assert row is not None  # search_generation holds its one row from migration 0011 on
         return Catalogue(row["value"], row["next_expiry"])
 
-    async def _compute(self, query: SearchQuery, viewer: Viewer) -> SearchResult:
+    async def _catalogue_from_index(self, query: SearchQuery, viewer: Viewer, out: list[Answer]) -> Catalogue:
+        """The catalogue state, read with what the index answers `query` (kept in `out`); through
+        SQL when the index cannot answer."""
+        async with self.pool.acquire() as conn:
+            answer = await self._from_index(conn, query, viewer, query_words(query.text))
+            if answer is None:
+                row = await conn.fetchrow(repository.CATALOGUE_SQL)
+                assert row is not None  # search_generation holds its one row from migration 0011 on
+                return Catalogue(row["value"], row["next_expiry"])
+        out.append(answer)
+        return Catalogue(answer.generation, answer.next_expiry)
+
+    async def _compute(
+        self, query: SearchQuery, viewer: Viewer, answer: Answer | None = None
+    ) -> SearchResult:
         started = time.perf_counter()
         words = query_words(query.text)
         async with self.pool.acquire() as conn:
             found: Found | repository.Summary | None = None
             tsquery: str | None = None
-            if self.keeper is not None:
-                answered = await self._from_index(conn, query, viewer, words)
-                if answered is not None:
-                    found, tsquery = answered
-                    self.computed_by_index += 1
+            if answer is None and self.keeper is not None:
+                answer = await self._from_index(conn, query, viewer, words)
+            if answer is not None:
+                found, tsquery = answer.found, answer.tsquery
+                self.computed_by_index += 1
             if found is None:
                 self.computed_in_sql += 1
                 found = await repository.summary(conn, query, viewer, words)
                 tsquery = found.tsquery
-            rows = await repository.hits(conn, found.ids, query, viewer, tsquery)
+            hits = await repository.hits_json(conn, found.ids, query, viewer, tsquery)
         total = min(found.total, TOTAL_HITS_BOUND)
         return SearchResult(
-            hits=[to_hit(row) for row in rows],
+            hits=_HITS.decode(hits),
             facet_distribution=found.facets,
             total_hits=total,
             total_hits_exact=found.total <= TOTAL_HITS_BOUND,
@@ -131,7 +149,7 @@ class PostgresBackend:
 
     async def _from_index(
         self, conn: Connection, query: SearchQuery, viewer: Viewer, words: list[str]
-    ) -> tuple[Found, str | None] | None:
+    ) -> Answer | None:
         """The summary from the in-memory index, brought up to date first; None when it cannot
         answer (not built yet, rebuilding, or a tsquery it does not evaluate)."""
         assert self.keeper is not None
@@ -152,7 +170,8 @@ class PostgresBackend:
         index = await self.keeper.current(conn, state["value"], state["changes_kept_after"])
         if index is None:
             return None
-        return index.search(query, viewer, state["now_us"], text), tsquery
+        found = index.search(query, viewer, state["now_us"], text)
+        return Answer(found, tsquery, state["value"], index.next_expiry(state["now_us"]))
 
     async def health(self) -> BackendHealth:
         """PostgreSQL answers; never behind, since search reads the tables."""

@@ -24,6 +24,7 @@ import uuid
 from bisect import bisect_left, insort
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final
 
@@ -47,6 +48,7 @@ NO_TIME_BEFORE: Final = np.iinfo(np.int64).min
 NO_TIME_AFTER: Final = np.iinfo(np.int64).max
 MICROSECONDS_PER_DAY: Final = 86_400_000_000
 _EPOCH_DAY: Final = 719_163  # date(1970, 1, 1).toordinal()
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _TITLE_FIRST: Final = float(2**40)
 _EMPTY: Final = BitMap()
 
@@ -213,6 +215,9 @@ class SearchIndex:
         self.id_low = Column(np.uint64)
         self.rank = Column(np.float64)
         self.top_rank = -1.0
+        # (generation, the next expiry after `now`, now): valid at that generation for any now
+        # between `now` and that expiry.
+        self._next_expiry: tuple[int, int | None, int] | None = None
 
     def __len__(self) -> int:
         return len(self.alive)
@@ -323,6 +328,23 @@ class SearchIndex:
         if kept and self.add(kept, previous):
             self.compute_ranks()
         self.generation = generation
+
+    def next_expiry(self, now_us: int) -> datetime | None:
+        """The earliest `available_until` after `now_us` of a listing in the index: no search result
+        loses a listing to expiry before then (search/postgres/cache.py `Catalogue`)."""
+        known = self._next_expiry
+        if (
+            known is not None
+            and known[0] == self.generation
+            and known[2] <= now_us
+            and (known[1] is None or now_us < known[1])
+        ):
+            return _datetime(known[1])
+        until = self.available_until.data[self.positions(self.alive)]
+        ahead = until[(until > now_us) & (until != NO_TIME_AFTER)]
+        first = int(ahead.min()) if len(ahead) else None
+        self._next_expiry = (self.generation, first, now_us)
+        return _datetime(first)
 
     # Search.
 
@@ -460,6 +482,10 @@ class SearchIndex:
             else:
                 order = np.argsort(-key)
         return [int(p) for p in selected[order[query.offset : wanted]]]
+
+
+def _datetime(microseconds: int | None) -> datetime | None:
+    return None if microseconds is None else _EPOCH + timedelta(microseconds=microseconds)
 
 
 def _time(value: int | None, missing: int) -> int:
