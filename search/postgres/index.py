@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from array import array
 from bisect import bisect_left, insort
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ from schemas.search import FacetName
 from search.postgres.repository import EARTH_RADIUS_KM, facet_filters
 from search.postgres.tsquery import All, Lexeme, Node
 from search.postgres.tsquery import Any as AnyOf
-from search.query import SearchQuery, Viewer
+from search.query import Point, SearchQuery, Viewer
 
 FACETS: Final[tuple[FacetName, ...]] = (
     "direction", "nature", "category", "network", "zone", "organisation", "condition", "price",
@@ -50,6 +51,9 @@ MICROSECONDS_PER_DAY: Final = 86_400_000_000
 _EPOCH_DAY: Final = 719_163  # date(1970, 1, 1).toordinal()
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _TITLE_FIRST: Final = float(2**40)
+# Rounding of a dot product of unit vectors, with a wide margin: cosines this close to the bound are
+# measured again exactly.
+_COSINE_SLACK: Final = 1e-12
 _EMPTY: Final = BitMap()
 
 # The columns the index holds, for the listings of `WHERE`: a build reads every candidate, an
@@ -162,23 +166,31 @@ def _union(bitmaps: list[BitMap]) -> BitMap:
 
 
 @dataclass
+class Live:
+    """The positions alive and unexpired at `since`, which stay so until `next_expiry` (the earliest
+    `available_until` after `since`) at `generation`; and what each viewer sees of them."""
+
+    generation: int
+    since: int
+    next_expiry: int | None
+    bitmap: BitMap
+    visible: dict[frozenset[uuid.UUID], BitMap] = field(default_factory=dict)
+
+
+def _bitmap(positions: npt.NDArray[np.intp]) -> BitMap:
+    return BitMap(array("I", positions.astype(np.uint32).tobytes()))
+
+
+@dataclass
 class Found:
     ids: list[uuid.UUID]
     total: int
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
-def haversine_km(
-    lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64], cos_lat: npt.NDArray[np.float64],
-    lat0: float, lon0: float,
-) -> npt.NDArray[np.float64]:  # fmt: skip
-    """repository.DISTANCE_KM, term for term."""
-    a = (
-        np.sin((lat - lat0) * RADIANS_PER_DEGREE / 2) ** 2
-        + math.cos(lat0 * RADIANS_PER_DEGREE) * cos_lat * np.sin((lon - lon0) * RADIANS_PER_DEGREE / 2) ** 2
-    )
-    result: npt.NDArray[np.float64] = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(a)))
-    return result
+def unit_vector(latitude: float, longitude: float) -> tuple[float, float, float]:
+    lat, lon = latitude * RADIANS_PER_DEGREE, longitude * RADIANS_PER_DEGREE
+    return math.cos(lat) * math.cos(lon), math.cos(lat) * math.sin(lon), math.sin(lat)
 
 
 def haversine_one(lat: float, lon: float, lat0: float, lon0: float) -> float:
@@ -205,7 +217,7 @@ class SearchIndex:
         self.codes: dict[FacetName, Codes] = {name: Codes() for name in FACETS}
         self.latitude = Column(np.float64)
         self.longitude = Column(np.float64)
-        self.cos_latitude = Column(np.float64)
+        self.x, self.y, self.z = Column(np.float64), Column(np.float64), Column(np.float64)
         self.available_from = Column(np.int64)
         self.available_until = Column(np.int64)
         self.published = Column(np.int64)
@@ -215,9 +227,7 @@ class SearchIndex:
         self.id_low = Column(np.uint64)
         self.rank = Column(np.float64)
         self.top_rank = -1.0
-        # (generation, the next expiry after `now`, now): valid at that generation for any now
-        # between `now` and that expiry.
-        self._next_expiry: tuple[int, int | None, int] | None = None
+        self._live_at: Live | None = None
 
     def __len__(self) -> int:
         return len(self.alive)
@@ -282,7 +292,10 @@ class SearchIndex:
         latitudes = [row["latitude"] for row in rows]
         self.latitude.extend(latitudes)
         self.longitude.extend([row["longitude"] for row in rows])
-        self.cos_latitude.extend(np.cos(np.asarray(latitudes, dtype=np.float64) * RADIANS_PER_DEGREE))
+        vectors = [unit_vector(row["latitude"], row["longitude"]) for row in rows]
+        self.x.extend([v[0] for v in vectors])
+        self.y.extend([v[1] for v in vectors])
+        self.z.extend([v[2] for v in vectors])
         self.available_from.extend([_time(row["from_us"], NO_TIME_BEFORE) for row in rows])
         self.available_until.extend([_time(row["until_us"], NO_TIME_AFTER) for row in rows])
         self.published.extend([_time(row["published_us"], NO_TIME_BEFORE) for row in rows])
@@ -329,48 +342,70 @@ class SearchIndex:
             self.compute_ranks()
         self.generation = generation
 
+    def _live(self, now_us: int) -> Live:
+        """The live positions at `now_us`, from the cache while nothing expired since."""
+        known = self._live_at
+        if (
+            known is not None
+            and known.generation == self.generation
+            and known.since <= now_us
+            and (known.next_expiry is None or now_us < known.next_expiry)
+        ):
+            return known
+        alive = self.positions(self.alive)
+        until = self.available_until.data[alive]
+        expired = until <= now_us
+        ahead = until[~expired & (until != NO_TIME_AFTER)]
+        live = Live(
+            self.generation, now_us, int(ahead.min()) if len(ahead) else None,
+            self.alive - _bitmap(alive[expired]),
+        )  # fmt: skip
+        self._live_at = live
+        return live
+
     def next_expiry(self, now_us: int) -> datetime | None:
         """The earliest `available_until` after `now_us` of a listing in the index: no search result
         loses a listing to expiry before then (search/postgres/cache.py `Catalogue`)."""
-        known = self._next_expiry
-        if (
-            known is not None
-            and known[0] == self.generation
-            and known[2] <= now_us
-            and (known[1] is None or now_us < known[1])
-        ):
-            return _datetime(known[1])
-        until = self.available_until.data[self.positions(self.alive)]
-        ahead = until[(until > now_us) & (until != NO_TIME_AFTER)]
-        first = int(ahead.min()) if len(ahead) else None
-        self._next_expiry = (self.generation, first, now_us)
-        return _datetime(first)
+        return _datetime(self._live(now_us).next_expiry)
 
     # Search.
 
     @staticmethod
-    def positions(bitmap: BitMap) -> npt.NDArray[np.uint32]:
-        return np.frombuffer(bitmap.to_array(), dtype=np.uint32)
+    def positions(bitmap: BitMap) -> npt.NDArray[np.intp]:
+        """The positions as NumPy indices (intp: NumPy would convert narrower ones at every use)."""
+        return np.frombuffer(bitmap.to_array(), dtype=np.uint32).astype(np.intp)
 
-    def visible(self, viewer: Viewer) -> BitMap:
-        seen = [self.public, *(self.network_visible.get(n, _EMPTY) for n in viewer.networks)]
-        return self.alive & _union(seen)
+    def visible(self, viewer: Viewer, now_us: int) -> BitMap:
+        """The positions `viewer` may see at `now_us` (unexpired)."""
+        live = self._live(now_us)
+        found = live.visible.get(viewer.networks)
+        if found is None:
+            seen = [self.public, *(self.network_visible.get(n, _EMPTY) for n in viewer.networks)]
+            found = live.visible[viewer.networks] = live.bitmap & _union(seen)
+            if len(live.visible) > 64:
+                live.visible.pop(next(iter(live.visible)))
+        return found
 
     def search(self, query: SearchQuery, viewer: Viewer, now_us: int, text: Node | None) -> Found:
         """What `repository.summary` answers, for a search whose tsquery is `text`."""
-        candidates = self.visible(viewer)
+        candidates = self.visible(viewer, now_us)
         title: BitMap | None = None
         if text is not None:
             candidates = candidates & self.documents.match(text)
             title = self.titles.match(text) & candidates
         pos = self.positions(candidates)
-        keep = self.available_until.data[pos] > now_us
+        keep: npt.NDArray[np.bool_] | None = None
+
+        def narrow(mask: npt.NDArray[np.bool_]) -> None:
+            nonlocal keep
+            keep = mask if keep is None else keep & mask
+
         if query.available_on is not None:
             start = (query.available_on.toordinal() - _EPOCH_DAY) * MICROSECONDS_PER_DAY
-            keep &= self.available_from.data[pos] < start + MICROSECONDS_PER_DAY
-            keep &= self.available_until.data[pos] > start
+            narrow(self.available_from.data[pos] < start + MICROSECONDS_PER_DAY)
+            narrow(self.available_until.data[pos] > start)
         if query.quantity_at_least is not None:
-            keep &= self._at_least(pos, query.quantity_at_least)
+            narrow(self._at_least(pos, query.quantity_at_least))
         lookups: dict[FacetName, npt.NDArray[np.bool_]] = {}
         for name, value in facet_filters(query).items():
             codes = self.codes[name]
@@ -381,15 +416,18 @@ class SearchIndex:
             if name in query.facets:
                 lookups[name] = lookup
             else:
-                keep &= lookup[codes.column.data[pos]]
-        pos = pos[keep]
-        distance: npt.NDArray[np.float64] | None = None
+                narrow(lookup[codes.column.data[pos]])
+        if keep is not None:
+            pos = np.compress(keep, pos)
         if query.near is not None and query.radius_km is not None:
-            distance = self._distance(pos, query.near.latitude, query.near.longitude)
-            within = self._within(pos, distance, query)
-            pos, distance = pos[within], distance[within]
-        # A filter on a counted facet stays a mask: that facet's own counts leave it out.
-        counted = {name: lookup[self.codes[name].column.data[pos]] for name, lookup in lookups.items()}
+            pos = np.compress(self._within(pos, query.near, query.radius_km), pos)
+        # Each counted facet's values, gathered once; a filter on a counted facet stays a mask, so
+        # that the facet's own counts can leave it out.
+        values = {
+            name: np.take(self.codes[name].column.data, pos)
+            for name in dict.fromkeys([*query.facets, *lookups])
+        }
+        counted = {name: np.take(lookup, values[name]) for name, lookup in lookups.items()}
 
         def all_but(excluded: FacetName | None) -> npt.NDArray[np.bool_] | None:
             masks = [m for n, m in counted.items() if n != excluded]
@@ -401,21 +439,19 @@ class SearchIndex:
             return combined
 
         everything = all_but(None)
-        selected = pos if everything is None else pos[everything]
-        if distance is not None and everything is not None:
-            distance = distance[everything]
+        selected = pos if everything is None else np.compress(everything, pos)
         facets: dict[str, dict[str, int]] = {}
         for name in dict.fromkeys(query.facets):
             codes = self.codes[name]
-            mask = all_but(name)
-            chosen = codes.column.data[pos if mask is None else pos[mask]]
+            mask = everything if len(counted) == 1 and name not in counted else all_but(name)
+            chosen = values[name] if mask is None else np.compress(mask, values[name])
             tally = np.bincount(chosen, minlength=len(codes.values))
             counts = {str(codes.values[c]): int(tally[c]) for c in np.flatnonzero(tally) if c != 0}
             facets[name] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-        page = self._page(selected, query, title, distance)
+        page = self._page(selected, query, title)
         return Found([self.ids[p] for p in page], len(selected), facets)
 
-    def _at_least(self, pos: npt.NDArray[np.uint32], least: Decimal) -> npt.NDArray[np.bool_]:
+    def _at_least(self, pos: npt.NDArray[np.intp], least: Decimal) -> npt.NDArray[np.bool_]:
         """amount >= least, exactly: a float order is the decimal order except where the floats are
         equal, which are compared as decimals."""
         amounts = self.amount.data[pos]
@@ -426,52 +462,60 @@ class SearchIndex:
             passes[i] = exact is not None and exact >= least
         return passes
 
-    def _distance(self, pos: npt.NDArray[np.uint32], lat0: float, lon0: float) -> npt.NDArray[np.float64]:
-        return haversine_km(
-            self.latitude.data[pos], self.longitude.data[pos], self.cos_latitude.data[pos], lat0, lon0
+    def _cosines(self, pos: npt.NDArray[np.intp], near: Point) -> npt.NDArray[np.float64]:
+        """The cosine of the angle between each position and `near`: a dot product of unit vectors,
+        in the order of the great-circle distance (the larger, the nearer)."""
+        x0, y0, z0 = unit_vector(near.latitude, near.longitude)
+        result: npt.NDArray[np.float64] = (
+            np.take(self.x.data, pos) * x0 + np.take(self.y.data, pos) * y0 + np.take(self.z.data, pos) * z0
+        )
+        return result
+
+    def _exact_km(self, position: int, near: Point) -> float:
+        return haversine_one(
+            float(self.latitude.data[position]),
+            float(self.longitude.data[position]),
+            near.latitude,
+            near.longitude,
         )
 
-    def _within(
-        self, pos: npt.NDArray[np.uint32], distance: npt.NDArray[np.float64], query: SearchQuery
-    ) -> npt.NDArray[np.bool_]:
-        assert query.near is not None
-        assert query.radius_km is not None
-        radius = query.radius_km
-        within = distance <= radius
-        # NumPy's sin and cos may differ from the C library's in the last bit: at the boundary the
-        # distance is measured again the way PostgreSQL does.
-        for i in np.flatnonzero(np.abs(distance - radius) <= 1e-9 * max(radius, 1.0)):
-            p = pos[i]
-            exact = haversine_one(
-                float(self.latitude.data[p]), float(self.longitude.data[p]),
-                query.near.latitude, query.near.longitude,
-            )  # fmt: skip
-            within[i] = exact <= radius
+    def _within(self, pos: npt.NDArray[np.intp], near: Point, radius: float) -> npt.NDArray[np.bool_]:
+        """Which positions lie within `radius` km of `near`, as repository.DISTANCE_KM measures: the
+        dot product decides wherever it is clearly on one side, and the positions at the boundary
+        (where rounding could differ) are measured again the way PostgreSQL does."""
+        angle = radius / EARTH_RADIUS_KM
+        if angle >= math.pi:
+            return np.ones(len(pos), dtype=np.bool_)
+        cosines = self._cosines(pos, near)
+        bound = math.cos(angle)
+        within = cosines >= bound
+        for i in np.flatnonzero(np.abs(cosines - bound) <= _COSINE_SLACK):
+            within[i] = self._exact_km(int(pos[i]), near) <= radius
         return within
 
-    def _page(
-        self, selected: npt.NDArray[np.uint32], query: SearchQuery, title: BitMap | None,
-        distance: npt.NDArray[np.float64] | None,
-    ) -> list[int]:  # fmt: skip
+    def _page(self, selected: npt.NDArray[np.intp], query: SearchQuery, title: BitMap | None) -> list[int]:
         wanted = query.offset + query.hits_per_page
         if len(selected) == 0 or query.offset >= len(selected):
             return []
         if query.sort == "distance":
             assert query.near is not None
-            if distance is None:
-                distance = self._distance(selected, query.near.latitude, query.near.longitude)
+            # The nearest by dot product, with every position as near as the last of the page
+            # within rounding; those are then measured as PostgreSQL does and ordered by id on ties.
+            cosines = self._cosines(selected, query.near)
             group = np.arange(len(selected))
             if wanted < len(selected):
-                bound = np.partition(distance, wanted - 1)[wanted - 1]
-                group = np.flatnonzero(distance <= bound)
-            chosen = selected[group]
-            order = group[np.lexsort((self.id_low.data[chosen], self.id_high.data[chosen], distance[group]))]
-        elif query.sort == "quantity":
+                bound = -np.partition(-cosines, wanted - 1)[wanted - 1]
+                group = np.flatnonzero(cosines >= bound - _COSINE_SLACK)
+            measured = sorted(
+                (self._exact_km(int(p), query.near), self.ids[p], int(p)) for p in selected[group]
+            )
+            return [p for _, _, p in measured[query.offset : wanted]]
+        if query.sort == "quantity":
             amounts = self.amount.data[selected]
             amounts = np.where(np.isnan(amounts), -np.inf, amounts)
             order = np.lexsort((-self.rank.data[selected], -amounts))
         else:
-            key = self.rank.data[selected]
+            key = np.take(self.rank.data, selected)
             if title is not None and query.sort == "relevance":
                 flags = np.zeros(len(self.ids), dtype=np.bool_)
                 flags[self.positions(title)] = True
