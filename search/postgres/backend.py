@@ -8,7 +8,7 @@ import math
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 import msgspec
 
@@ -28,7 +28,7 @@ HEALTH_TIMEOUT_S: Final = 2.0
 _HITS: Final = msgspec.json.Decoder(list[SearchHit])
 # What the index needs from PostgreSQL before it answers, in one round trip: the generation (is the
 # index behind?), the clock (expiry) and, with text, the tsquery expanded by PostgreSQL's analysis.
-_STATE: Final = """SELECT g.value, g.changes_kept_after,
+_STATE: Final = """SELECT g.value, g.changes_kept_after, now(),
         (extract(epoch FROM now()) * 1000000)::int8 AS now_us, {tsquery} AS tsquery
     FROM search_generation g"""
 STATE_SQL: Final = _STATE.format(tsquery="NULL::text")
@@ -70,13 +70,20 @@ class PostgresBackend:
             return await self._compute(query, viewer)
         started = time.perf_counter()
         cache, key = self.cache, (query, viewer)
+        words = query_words(query.text)
+        # With the index built, the statement that reads the generation also expands the tsquery,
+        # so that a miss is answered with one more round trip only (the page's rows).
+        indexed = self.keeper is not None and self.keeper.index is not None
+        answer: Answer | None = None
         async with self.pool.acquire() as conn:
-            row = await conn.fetchrow(repository.GENERATION_SQL)
+            if indexed:
+                row = await self._read_state(conn, words)
+            else:
+                row = await conn.fetchrow(repository.GENERATION_SQL)
             assert row is not None  # search_generation holds its one row from migration 0011 on
             generation = row["value"]
             entry = cache.get(key, row["now"])
             if entry is not None and entry.generation < generation:
-                words = query_words(query.text)
                 if words and await repository.untouched(conn, entry.generation, generation, words):
                     entry.renew(generation)
                     cache.stats.revalidated += 1
@@ -84,17 +91,22 @@ class PostgresBackend:
                     entry = None
             elif entry is not None:
                 cache.stats.hits += 1
+            if entry is None and indexed:
+                answer = await self._answer(conn, row, query, viewer, words)
         if entry is None:
             cache.stats.misses += 1
-            if self.keeper is None:
+            if answer is None and self.keeper is None:
                 return await cache.compute(key, self._catalogue, lambda: self._compute(query, viewer))
-            # The index answers in the same round trip that reads the catalogue's state.
-            prepared: list[Answer] = []
-            return await cache.compute(
-                key,
-                lambda: self._catalogue_from_index(query, viewer, prepared),
-                lambda: self._compute(query, viewer, prepared[0] if prepared else None),
-            )
+            if answer is None:
+                return await cache.compute(
+                    key, self._catalogue, lambda: self._compute(query, viewer, use_index=not indexed)
+                )
+            found = answer
+
+            async def catalogue() -> Catalogue:
+                return Catalogue(found.generation, found.next_expiry)
+
+            return await cache.compute(key, catalogue, lambda: self._compute(query, viewer, found))
         elapsed = round((time.perf_counter() - started) * 1000)
         return msgspec.structs.replace(entry.result, processing_time_ms=elapsed)
 
@@ -104,28 +116,16 @@ class PostgresBackend:
         assert row is not None  # search_generation holds its one row from migration 0011 on
         return Catalogue(row["value"], row["next_expiry"])
 
-    async def _catalogue_from_index(self, query: SearchQuery, viewer: Viewer, out: list[Answer]) -> Catalogue:
-        """The catalogue state, read with what the index answers `query` (kept in `out`); through
-        SQL when the index cannot answer."""
-        async with self.pool.acquire() as conn:
-            answer = await self._from_index(conn, query, viewer, query_words(query.text))
-            if answer is None:
-                row = await conn.fetchrow(repository.CATALOGUE_SQL)
-                assert row is not None  # search_generation holds its one row from migration 0011 on
-                return Catalogue(row["value"], row["next_expiry"])
-        out.append(answer)
-        return Catalogue(answer.generation, answer.next_expiry)
-
     async def _compute(
-        self, query: SearchQuery, viewer: Viewer, answer: Answer | None = None
+        self, query: SearchQuery, viewer: Viewer, answer: Answer | None = None, *, use_index: bool = True
     ) -> SearchResult:
         started = time.perf_counter()
         words = query_words(query.text)
         async with self.pool.acquire() as conn:
             found: Found | repository.Summary | None = None
             tsquery: str | None = None
-            if answer is None and self.keeper is not None:
-                answer = await self._from_index(conn, query, viewer, words)
+            if answer is None and use_index and self.keeper is not None and self.keeper.index is not None:
+                answer = await self._answer(conn, await self._read_state(conn, words), query, viewer, words)
             if answer is not None:
                 found, tsquery = answer.found, answer.tsquery
                 self.computed_by_index += 1
@@ -147,17 +147,18 @@ class PostgresBackend:
             backend="postgres",
         )
 
-    async def _from_index(
-        self, conn: Connection, query: SearchQuery, viewer: Viewer, words: list[str]
-    ) -> Answer | None:
-        """The summary from the in-memory index, brought up to date first; None when it cannot
-        answer (not built yet, rebuilding, or a tsquery it does not evaluate)."""
-        assert self.keeper is not None
-        if self.keeper.index is None:
-            self.keeper.current_or_retry()
-            return None
+    @staticmethod
+    async def _read_state(conn: Connection, words: list[str]) -> Any:
         state = await (conn.fetchrow(STATE_WITH_TEXT_SQL, words) if words else conn.fetchrow(STATE_SQL))
         assert state is not None  # search_generation holds its one row from migration 0011 on
+        return state
+
+    async def _answer(
+        self, conn: Connection, state: Any, query: SearchQuery, viewer: Viewer, words: list[str]
+    ) -> Answer | None:
+        """The summary from the in-memory index, brought up to the generation of `state` first; None
+        when it cannot answer (not built yet, rebuilding, or a tsquery it does not evaluate)."""
+        assert self.keeper is not None
         tsquery: str | None = state["tsquery"]
         text: Node | None = None
         if words:
@@ -169,6 +170,7 @@ class PostgresBackend:
                 return None
         index = await self.keeper.current(conn, state["value"], state["changes_kept_after"])
         if index is None:
+            self.keeper.current_or_retry()
             return None
         found = index.search(query, viewer, state["now_us"], text)
         return Answer(found, tsquery, state["value"], index.next_expiry(state["now_us"]))

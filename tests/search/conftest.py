@@ -1,6 +1,7 @@
 """The contract suite's fixtures: the data set loaded, and each backend to hold to it.
 
-PostgreSQL always runs, twice: every search computed in SQL, and answered from the in-memory index. Meilisearch runs when `MEILISEARCH_URL` points at a real server (the compose
+PostgreSQL always runs, twice: every search computed in SQL, and answered from the in-memory
+index. Meilisearch runs when `MEILISEARCH_URL` points at a real server (the compose
 file starts one); there is no stand-in for it in the suite.
 """
 

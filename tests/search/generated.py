@@ -32,8 +32,19 @@ async def load(db: asyncpg.Connection, *, listings: int, organisations: int, see
         await db.copy_records_to_table(
             "categories",
             records=[
-                (c[0], c[1], n, c[2], c[3], c[4], c[5], c[6], dataset._json(c[7]), dataset._dec(c[8]),
-                 c[8] and "bench")  # fmt: skip
+                (
+                    c[0],
+                    c[1],
+                    n,
+                    c[2],
+                    c[3],
+                    c[4],
+                    c[5],
+                    c[6],
+                    dataset._json(c[7]),
+                    dataset._dec(c[8]),
+                    c[8] and "bench",
+                )
                 for n, c in enumerate(dataset.CATEGORIES)
             ],
             columns=dataset.CATEGORY_COLUMNS,
@@ -55,8 +66,11 @@ async def load(db: asyncpg.Connection, *, listings: int, organisations: int, see
             await db.fetchval(
                 """INSERT INTO zones (network_id, name, kind, latitude, longitude, radius_km)
                    VALUES ($1, $2, 'business_park', $3, $4, 3) RETURNING id""",
-                networks[0], f"Parc de {city}", lat, lon,
-            )  # fmt: skip
+                networks[0],
+                f"Parc de {city}",
+                lat,
+                lon,
+            )
             for city, _, lat, lon in dataset.CITIES[:3]
         ]
         orgs = dataset._organisations(organisations, rng)
@@ -88,16 +102,19 @@ async def load(db: asyncpg.Connection, *, listings: int, organisations: int, see
         ids[2::41],
     )
     await db.execute(
-        "UPDATE listings SET available_quantity = 0 WHERE available_quantity IS NOT NULL AND id = ANY($1::uuid[])",
+        """UPDATE listings SET available_quantity = 0
+           WHERE available_quantity IS NOT NULL AND id = ANY($1::uuid[])""",
         ids[3::23],
     )
     await db.execute(
         """UPDATE listings SET available_from = now() + interval '20 days'
-           WHERE id = ANY($1::uuid[]) AND (available_until IS NULL OR available_until > now() + interval '21 days')""",
+           WHERE id = ANY($1::uuid[])
+             AND (available_until IS NULL OR available_until > now() + interval '21 days')""",
         ids[4::13],
     )
     await db.execute(
         "UPDATE memberships SET status = 'suspended' WHERE organisation_id = $1 AND network_id = $2",
-        orgs[1][0], networks[0],
-    )  # fmt: skip
+        orgs[1][0],
+        networks[0],
+    )
     return Catalogue(networks[0], networks[1], [o[0] for o in orgs], zones)  # type: ignore[misc]

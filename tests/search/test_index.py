@@ -40,7 +40,9 @@ def comparable(result: SearchResult) -> SearchResult:
     return msgspec.structs.replace(result, processing_time_ms=0, backend="postgres")
 
 
-def to_query(params: list[tuple[str, str]], rng: random.Random, catalogue: generated.Catalogue) -> SearchQuery:
+def to_query(
+    params: list[tuple[str, str]], rng: random.Random, catalogue: generated.Catalogue
+) -> SearchQuery:
     """A bench/queries.py search, with what the generator leaves out drawn on top: every sort,
     other filters and facets, other pages."""
     fields: dict[str, Any] = {"facets": ("category", "direction", "nature", "condition", "price")}
@@ -62,9 +64,13 @@ def to_query(params: list[tuple[str, str]], rng: random.Random, catalogue: gener
     if categories:
         fields["category"] = tuple(categories)
     draw = rng.random
-    fields["sort"] = rng.choice(["relevance", "relevance", "newest", "quantity"] + (["distance"] if "near" in fields else []))
+    fields["sort"] = rng.choice(
+        ["relevance", "relevance", "newest", "quantity"] + (["distance"] if "near" in fields else [])
+    )
     if draw() < 0.3:
-        fields["near"] = fields.get("near") or Point(45.70 + rng.uniform(-0.1, 0.1), 4.85 + rng.uniform(-0.1, 0.1))
+        fields["near"] = fields.get("near") or Point(
+            45.70 + rng.uniform(-0.1, 0.1), 4.85 + rng.uniform(-0.1, 0.1)
+        )
     if draw() < 0.15:
         fields["quantity_at_least"] = Decimal(rng.choice(["1", "10.5", "100", "250.25"]))
     if draw() < 0.15:
@@ -84,8 +90,8 @@ def to_query(params: list[tuple[str, str]], rng: random.Random, catalogue: gener
     if draw() < 0.1:
         fields["network"] = (catalogue.other_network,)
     if draw() < 0.3:
-        fields["facets"] = tuple(rng.sample(["category", "direction", "nature", "network", "zone",
-                                             "organisation", "condition", "price", "ess", "hazardous"], 4))  # fmt: skip
+        names = ["category", "direction", "nature", "network", "zone", "organisation", "condition", "price"]
+        fields["facets"] = tuple(rng.sample([*names, "ess", "hazardous"], 4))
     if draw() < 0.2:
         fields["hits_per_page"] = rng.choice([5, 50, 100])
         fields["page"] = rng.choice([1, 2, 3])
@@ -130,7 +136,9 @@ async def test_a_committed_change_is_in_the_next_search_while_others_search(
     others = [asyncio.create_task(search_meanwhile()) for _ in range(3)]
     try:
         for n in range(15):
-            new = await dataset.insert(db, world, Spec(f"b{n}", "A", "N1", f"Bobines lot{n} vides", days_ago=0))
+            new = await dataset.insert(
+                db, world, Spec(f"b{n}", "A", "N1", f"Bobines lot{n} vides", days_ago=0)
+            )
             assert str(new) in await ids(indexed, f"lot{n}")
             await db.execute("UPDATE listings SET status = 'paused' WHERE id = $1", new)
             assert await ids(indexed, f"lot{n}") == set()
@@ -159,9 +167,13 @@ async def test_a_suspension_hides_the_members_listings_at_its_commit(
     world = await dataset.load(db)
     await indexed.refresh()
     assert str(world.ids["poly1"]) in await ids(indexed, "polystyrene")
-    await db.execute("UPDATE memberships SET status = 'suspended' WHERE organisation_id = $1", world.organisations["B"])
+    await db.execute(
+        "UPDATE memberships SET status = 'suspended' WHERE organisation_id = $1", world.organisations["B"]
+    )
     assert await ids(indexed, "polystyrene") == set()
-    await db.execute("UPDATE memberships SET status = 'active' WHERE organisation_id = $1", world.organisations["B"])
+    await db.execute(
+        "UPDATE memberships SET status = 'active' WHERE organisation_id = $1", world.organisations["B"]
+    )
     assert str(world.ids["poly1"]) in await ids(indexed, "polystyrene")
     assert indexed.computed_in_sql == 0
 
