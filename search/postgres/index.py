@@ -51,6 +51,8 @@ MICROSECONDS_PER_DAY: Final = 86_400_000_000
 _EPOCH_DAY: Final = 719_163  # date(1970, 1, 1).toordinal()
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _TITLE_FIRST: Final = float(2**40)
+# A facet of at most this many values is counted by bitmap intersections, a larger one by bincount.
+_COUNT_BY_BITMAP: Final = 64
 # Rounding of a dot product of unit vectors, with a wide margin: cosines this close to the bound are
 # measured again exactly.
 _COSINE_SLACK: Final = 1e-12
@@ -98,14 +100,44 @@ class Codes:
     def __init__(self) -> None:
         self.values: list[str | None] = [None]
         self.code_of: dict[str | None, int] = {None: 0}
-        self.column = Column(np.int32)
+        self.column = Column(np.intp)
+        self.bitmaps: list[BitMap] = [BitMap()]
+        """The positions of each code (stale ones included: AND with the live positions)."""
 
     def code(self, value: str | None) -> int:
         code = self.code_of.get(value)
         if code is None:
             code = self.code_of[value] = len(self.values)
             self.values.append(value)
+            self.bitmaps.append(BitMap())
         return code
+
+    def extend(self, codes: list[int], start: int) -> None:
+        self.column.extend(codes)
+        found: dict[int, list[int]] = {}
+        for offset, code in enumerate(codes):
+            found.setdefault(code, []).append(start + offset)
+        for code, positions in found.items():
+            self.bitmaps[code].update(positions)
+
+    def matching(self, lookup: npt.NDArray[np.bool_]) -> BitMap:
+        """The positions of the codes `lookup` lets through."""
+        return _union([self.bitmaps[c] for c in np.flatnonzero(lookup)])
+
+    def count(self, within: BitMap) -> dict[str, int]:
+        """How many positions of `within` hold each value (those holding one), most first."""
+        if len(self.values) <= _COUNT_BY_BITMAP:
+            tally = {
+                value: within.intersection_cardinality(self.bitmaps[c])
+                for c, value in enumerate(self.values)
+                if value is not None
+            }
+            counts = {value: n for value, n in tally.items() if n > 0}
+        else:
+            codes = np.take(self.column.data, SearchIndex.positions(within))
+            bins = np.bincount(codes, minlength=len(self.values))
+            counts = {str(self.values[c]): int(bins[c]) for c in np.flatnonzero(bins) if c != 0}
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
     def allowed(self, accepted: Iterable[str], *, descendants: bool = False) -> npt.NDArray[np.bool_]:
         """Which codes a filter on `accepted` lets through (categories: and their sub-categories)."""
@@ -288,7 +320,7 @@ class SearchIndex:
                 ranks.append(-1.0)
                 rerank = True
         for name in FACETS:
-            codes[name].column.extend(values[name])
+            codes[name].extend(values[name], start)
         latitudes = [row["latitude"] for row in rows]
         self.latitude.extend(latitudes)
         self.longitude.extend([row["longitude"] for row in rows])
@@ -393,20 +425,8 @@ class SearchIndex:
         if text is not None:
             candidates = candidates & self.documents.match(text)
             title = self.titles.match(text) & candidates
-        pos = self.positions(candidates)
-        keep: npt.NDArray[np.bool_] | None = None
-
-        def narrow(mask: npt.NDArray[np.bool_]) -> None:
-            nonlocal keep
-            keep = mask if keep is None else keep & mask
-
-        if query.available_on is not None:
-            start = (query.available_on.toordinal() - _EPOCH_DAY) * MICROSECONDS_PER_DAY
-            narrow(self.available_from.data[pos] < start + MICROSECONDS_PER_DAY)
-            narrow(self.available_until.data[pos] > start)
-        if query.quantity_at_least is not None:
-            narrow(self._at_least(pos, query.quantity_at_least))
-        lookups: dict[FacetName, npt.NDArray[np.bool_]] = {}
+        # Filters on facets that are counted stay apart: that facet's own counts leave them out.
+        counted: dict[FacetName, BitMap] = {}
         for name, value in facet_filters(query).items():
             codes = self.codes[name]
             if isinstance(value, bool):
@@ -414,47 +434,50 @@ class SearchIndex:
             else:
                 lookup = codes.allowed([str(v) for v in value], descendants=name == "category")
             if name in query.facets:
-                lookups[name] = lookup
+                counted[name] = codes.matching(lookup)
             else:
-                narrow(lookup[codes.column.data[pos]])
-        if keep is not None:
-            pos = np.compress(keep, pos)
-        if query.near is not None and query.radius_km is not None:
-            pos = np.compress(self._within(pos, query.near, query.radius_km), pos)
-        # Each counted facet's values, gathered once; a filter on a counted facet stays a mask, so
-        # that the facet's own counts can leave it out.
-        values = {
-            name: np.take(self.codes[name].column.data, pos)
-            for name in dict.fromkeys([*query.facets, *lookups])
-        }
-        counted = {name: np.take(lookup, values[name]) for name, lookup in lookups.items()}
+                candidates = candidates & codes.matching(lookup)
+        numeric = query.available_on is not None or query.quantity_at_least is not None
+        if numeric or (query.near is not None and query.radius_km is not None):
+            pos = self.positions(candidates)
+            keep: npt.NDArray[np.bool_] | None = None
 
-        def all_but(excluded: FacetName | None) -> npt.NDArray[np.bool_] | None:
-            masks = [m for n, m in counted.items() if n != excluded]
-            if not masks:
-                return None
-            combined: npt.NDArray[np.bool_] = masks[0].copy()
-            for mask in masks[1:]:
-                combined &= mask
-            return combined
+            def narrow(mask: npt.NDArray[np.bool_]) -> None:
+                nonlocal keep
+                keep = mask if keep is None else keep & mask
+
+            if query.available_on is not None:
+                start = (query.available_on.toordinal() - _EPOCH_DAY) * MICROSECONDS_PER_DAY
+                narrow(np.take(self.available_from.data, pos) < start + MICROSECONDS_PER_DAY)
+                narrow(np.take(self.available_until.data, pos) > start)
+            if query.quantity_at_least is not None:
+                narrow(self._at_least(pos, query.quantity_at_least))
+            if keep is not None:
+                pos = np.compress(keep, pos)
+            if query.near is not None and query.radius_km is not None:
+                pos = np.compress(self._within(pos, query.near, query.radius_km), pos)
+            candidates = _bitmap(pos)
+
+        def all_but(excluded: FacetName | None) -> BitMap:
+            result = candidates
+            for name, matching in sorted(counted.items(), key=lambda kv: len(kv[1])):
+                if name != excluded:
+                    result = result & matching
+            return result
 
         everything = all_but(None)
-        selected = pos if everything is None else np.compress(everything, pos)
-        facets: dict[str, dict[str, int]] = {}
-        for name in dict.fromkeys(query.facets):
-            codes = self.codes[name]
-            mask = everything if len(counted) == 1 and name not in counted else all_but(name)
-            chosen = values[name] if mask is None else np.compress(mask, values[name])
-            tally = np.bincount(chosen, minlength=len(codes.values))
-            counts = {str(codes.values[c]): int(tally[c]) for c in np.flatnonzero(tally) if c != 0}
-            facets[name] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+        facets: dict[str, dict[str, int]] = {
+            name: self.codes[name].count(everything if name not in counted else all_but(name))
+            for name in dict.fromkeys(query.facets)
+        }
+        selected = self.positions(everything)
         page = self._page(selected, query, title)
         return Found([self.ids[p] for p in page], len(selected), facets)
 
     def _at_least(self, pos: npt.NDArray[np.intp], least: Decimal) -> npt.NDArray[np.bool_]:
         """amount >= least, exactly: a float order is the decimal order except where the floats are
         equal, which are compared as decimals."""
-        amounts = self.amount.data[pos]
+        amounts = np.take(self.amount.data, pos)
         bound = float(least)
         passes = amounts > bound
         for i in np.flatnonzero(amounts == bound):
