@@ -183,6 +183,12 @@ class PostgresBackend:
         except Exception as exc:  # reported, not raised: readiness says what is wrong
             return BackendHealth(ok=False, detail=f"postgresql: {type(exc).__name__}")
         detail = "postgresql: reads the listings tables, no lag"
+        if self.cache is not None:
+            stats = self.cache.stats
+            detail += (
+                f"; result cache {len(self.cache)}/{self.cache.max_entries} entries,"
+                f" {stats.hits} hits, {stats.revalidated} revalidated, {stats.misses} misses"
+            )
         if self.keeper is not None:
             index = self.keeper.index
             detail += (
@@ -190,12 +196,6 @@ class PostgresBackend:
                 if index is None
                 else f"; in-memory index of {len(index)} listings at generation {index.generation},"
                 f" {self.computed_by_index} searches answered from it"
-            )
-        if self.cache is not None:
-            stats = self.cache.stats
-            detail += (
-                f"; result cache {len(self.cache)}/{self.cache.max_entries} entries,"
-                f" {stats.hits} hits, {stats.revalidated} revalidated, {stats.misses} misses"
             )
         return BackendHealth(ok=True, detail=detail)
 
