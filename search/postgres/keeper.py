@@ -113,13 +113,13 @@ class IndexKeeper:
         started = time.perf_counter()
         try:
             index = await build(self.pool)
-            async with self._lock:
-                async with self.pool.acquire() as conn:
-                    if not await self._catch_up(conn, index):
-                        logger.warning("search index: the change log moved past the build; building again")
-                        self._building = None
-                        self.start()
-                        return
+            # The connection before the lock: searches hold theirs while they wait for the lock.
+            async with self.pool.acquire() as conn, self._lock:
+                if not await self._catch_up(conn, index):
+                    logger.warning("search index: the change log moved past the build; building again")
+                    self._building = None
+                    self.start()
+                    return
                 self.index = index
                 self.builds += 1
                 self._built.set()
