@@ -61,6 +61,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, rename="upper"):
     search_cache_entries: Annotated[int, msgspec.Meta(ge=0, le=100_000)] = 500
     """Search results the PostgreSQL backend keeps across the changes that cannot touch them
     (least recently used first out); 0 turns the cache off. An entry holds one page of hits."""
+    search_index: bool = True
+    """Whether the PostgreSQL backend answers from the in-memory index each worker keeps current
+    from the change log (search/postgres/index.py); false computes every search in SQL."""
     stripe_api_key: str | None = None
     stripe_webhook_secret: str | None = None
     stripe_api_base: str | None = None

@@ -16,4 +16,6 @@ async def create_backend(settings: Settings, pool: Pool) -> SearchBackend:
         from search.meili import create_meilisearch_backend
 
         return await create_meilisearch_backend(settings, pool)
-    return PostgresBackend(pool, settings.search_cache_entries)
+    backend = PostgresBackend(pool, settings.search_cache_entries, index=settings.search_index)
+    backend.start()
+    return backend

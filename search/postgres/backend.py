@@ -4,39 +4,47 @@ searchable the moment it commits."""
 from __future__ import annotations
 
 import asyncio
-import html
 import math
 import time
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final
 
 import msgspec
 
-from api.db.pool import Pool
+from api.db.pool import Connection, Pool
 from schemas.search import TOTAL_HITS_BOUND, SearchHit, SearchResult
 from search.backend import BackendHealth
 from search.postgres import repository
 from search.postgres.cache import Catalogue, ResultCache
-from search.postgres.repository import MARK_START, MARK_STOP
+from search.postgres.index import Found
+from search.postgres.keeper import IndexKeeper
+from search.postgres.repository import TSQUERY
 from search.postgres.text import query_words
+from search.postgres.tsquery import Node, UnsupportedError, parse
 from search.query import SearchQuery, Viewer
 
 HEALTH_TIMEOUT_S: Final = 2.0
-_ROW_FIELDS: Final = tuple(f for f in SearchHit.__struct_fields__ if f != "highlights")
+_HITS: Final = msgspec.json.Decoder(list[SearchHit])
+# What the index needs from PostgreSQL before it answers, in one round trip: the generation (is the
+# index behind?), the clock (expiry) and, with text, the tsquery expanded by PostgreSQL's analysis.
+_STATE: Final = """SELECT g.value, g.changes_kept_after, now(),
+        (extract(epoch FROM now()) * 1000000)::int8 AS now_us, {tsquery} AS tsquery
+    FROM search_generation g"""
+STATE_SQL: Final = _STATE.format(tsquery="NULL::text")
+STATE_WITH_TEXT_SQL: Final = _STATE.format(
+    tsquery=f"(SELECT q.query::text FROM ({TSQUERY.format(words='$1')}) q)"  # noqa: S608
+)
 
 
-def highlight(marked: str) -> str:
-    """ts_headline's marked text, HTML-escaped, with matches wrapped in `<mark>`."""
-    return html.escape(marked, quote=False).replace(MARK_START, "<mark>").replace(MARK_STOP, "</mark>")
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What the index answers a search with, and the catalogue state it answered at."""
 
-
-def to_hit(row: Any) -> SearchHit:
-    fields = {name: row[name] for name in _ROW_FIELDS if name in row}
-    if "title_marked" in row:
-        fields["highlights"] = {
-            "title": highlight(row["title_marked"]),
-            "description": highlight(row["description_marked"]),
-        }
-    return msgspec.convert(fields, SearchHit)
+    found: Found
+    tsquery: str | None
+    generation: int
+    next_expiry: datetime | None
 
 
 class PostgresBackend:
@@ -45,22 +53,37 @@ class PostgresBackend:
 
     name = "postgres"
 
-    def __init__(self, pool: Pool, cache_entries: int = 0) -> None:
+    def __init__(self, pool: Pool, cache_entries: int = 0, *, index: bool = False) -> None:
         self.pool = pool
         self.cache = ResultCache(cache_entries) if cache_entries > 0 else None
+        self.keeper = IndexKeeper(pool) if index else None
+        self.computed_by_index = 0
+        self.computed_in_sql = 0
+
+    def start(self) -> None:
+        """Start building the in-memory index, if this backend keeps one."""
+        if self.keeper is not None:
+            self.keeper.start()
 
     async def search(self, query: SearchQuery, viewer: Viewer) -> SearchResult:
         if self.cache is None:
             return await self._compute(query, viewer)
         started = time.perf_counter()
         cache, key = self.cache, (query, viewer)
+        words = query_words(query.text)
+        # With the index built, the statement that reads the generation also expands the tsquery,
+        # so that a miss is answered with one more round trip only (the page's rows).
+        indexed = self.keeper is not None and self.keeper.index is not None
+        answer: Answer | None = None
         async with self.pool.acquire() as conn:
-            row = await conn.fetchrow(repository.GENERATION_SQL)
+            if indexed:
+                row = await self._read_state(conn, words)
+            else:
+                row = await conn.fetchrow(repository.GENERATION_SQL)
             assert row is not None  # search_generation holds its one row from migration 0011 on
             generation = row["value"]
             entry = cache.get(key, row["now"])
             if entry is not None and entry.generation < generation:
-                words = query_words(query.text)
                 if words and await repository.untouched(conn, entry.generation, generation, words):
                     entry.renew(generation)
                     cache.stats.revalidated += 1
@@ -68,9 +91,22 @@ class PostgresBackend:
                     entry = None
             elif entry is not None:
                 cache.stats.hits += 1
+            if entry is None and indexed:
+                answer = await self._answer(conn, row, query, viewer, words)
         if entry is None:
             cache.stats.misses += 1
-            return await cache.compute(key, self._catalogue, lambda: self._compute(query, viewer))
+            if answer is None and self.keeper is None:
+                return await cache.compute(key, self._catalogue, lambda: self._compute(query, viewer))
+            if answer is None:
+                return await cache.compute(
+                    key, self._catalogue, lambda: self._compute(query, viewer, use_index=not indexed)
+                )
+            found = answer
+
+            async def catalogue() -> Catalogue:
+                return Catalogue(found.generation, found.next_expiry)
+
+            return await cache.compute(key, catalogue, lambda: self._compute(query, viewer, found))
         elapsed = round((time.perf_counter() - started) * 1000)
         return msgspec.structs.replace(entry.result, processing_time_ms=elapsed)
 
@@ -80,15 +116,27 @@ class PostgresBackend:
         assert row is not None  # search_generation holds its one row from migration 0011 on
         return Catalogue(row["value"], row["next_expiry"])
 
-    async def _compute(self, query: SearchQuery, viewer: Viewer) -> SearchResult:
+    async def _compute(
+        self, query: SearchQuery, viewer: Viewer, answer: Answer | None = None, *, use_index: bool = True
+    ) -> SearchResult:
         started = time.perf_counter()
         words = query_words(query.text)
         async with self.pool.acquire() as conn:
-            found = await repository.summary(conn, query, viewer, words)
-            rows = await repository.hits(conn, found.ids, query, viewer, found.tsquery)
+            found: Found | repository.Summary | None = None
+            tsquery: str | None = None
+            if answer is None and use_index and self.keeper is not None and self.keeper.index is not None:
+                answer = await self._answer(conn, await self._read_state(conn, words), query, viewer, words)
+            if answer is not None:
+                found, tsquery = answer.found, answer.tsquery
+                self.computed_by_index += 1
+            if found is None:
+                self.computed_in_sql += 1
+                found = await repository.summary(conn, query, viewer, words)
+                tsquery = found.tsquery
+            hits = await repository.hits_json(conn, found.ids, query, viewer, tsquery)
         total = min(found.total, TOTAL_HITS_BOUND)
         return SearchResult(
-            hits=[to_hit(row) for row in rows],
+            hits=_HITS.decode(hits),
             facet_distribution=found.facets,
             total_hits=total,
             total_hits_exact=found.total <= TOTAL_HITS_BOUND,
@@ -98,6 +146,34 @@ class PostgresBackend:
             processing_time_ms=round((time.perf_counter() - started) * 1000),
             backend="postgres",
         )
+
+    @staticmethod
+    async def _read_state(conn: Connection, words: list[str]) -> Any:
+        state = await (conn.fetchrow(STATE_WITH_TEXT_SQL, words) if words else conn.fetchrow(STATE_SQL))
+        assert state is not None  # search_generation holds its one row from migration 0011 on
+        return state
+
+    async def _answer(
+        self, conn: Connection, state: Any, query: SearchQuery, viewer: Viewer, words: list[str]
+    ) -> Answer | None:
+        """The summary from the in-memory index, brought up to the generation of `state` first; None
+        when it cannot answer (not built yet, rebuilding, or a tsquery it does not evaluate)."""
+        assert self.keeper is not None
+        tsquery: str | None = state["tsquery"]
+        text: Node | None = None
+        if words:
+            if tsquery is None:
+                return None
+            try:
+                text = parse(tsquery)
+            except UnsupportedError:
+                return None
+        index = await self.keeper.current(conn, state["value"], state["changes_kept_after"])
+        if index is None:
+            self.keeper.current_or_retry()
+            return None
+        found = index.search(query, viewer, state["now_us"], text)
+        return Answer(found, tsquery, state["value"], index.next_expiry(state["now_us"]))
 
     async def health(self) -> BackendHealth:
         """PostgreSQL answers; never behind, since search reads the tables."""
@@ -113,10 +189,23 @@ class PostgresBackend:
                 f"; result cache {len(self.cache)}/{self.cache.max_entries} entries,"
                 f" {stats.hits} hits, {stats.revalidated} revalidated, {stats.misses} misses"
             )
+        if self.keeper is not None:
+            index = self.keeper.index
+            detail += (
+                "; in-memory index building (searches computed in SQL meanwhile)"
+                if index is None
+                else f"; in-memory index of {len(index)} listings at generation {index.generation},"
+                f" {self.computed_by_index} searches answered from it"
+            )
         return BackendHealth(ok=True, detail=detail)
 
     async def refresh(self) -> None:
-        """Nothing to do: every committed change is already searchable."""
+        """Every committed change is already searchable; with the in-memory index, wait until it is
+        built (until then searches are computed in SQL, which is slower but as exact)."""
+        if self.keeper is not None:
+            await self.keeper.wait_built()
 
     async def close(self) -> None:
-        """Nothing to do: the pool belongs to the application."""
+        """Stop a build under way; the pool belongs to the application."""
+        if self.keeper is not None:
+            await self.keeper.close()

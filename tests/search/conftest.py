@@ -1,6 +1,7 @@
 """The contract suite's fixtures: the data set loaded, and each backend to hold to it.
 
-PostgreSQL always runs. Meilisearch runs when `MEILISEARCH_URL` points at a real server (the compose
+PostgreSQL always runs, twice: every search computed in SQL, and answered from the in-memory
+index. Meilisearch runs when `MEILISEARCH_URL` points at a real server (the compose
 file starts one); there is no stand-in for it in the suite.
 """
 
@@ -17,6 +18,7 @@ from api.db.pool import Pool, create_pool
 from api.settings import Settings
 from search.backend import SearchBackend
 from search.factory import create_backend
+from search.postgres import PostgresBackend
 from tests.search import dataset
 from tests.search.dataset import World
 
@@ -34,7 +36,7 @@ class Searchable:
     world: World
 
 
-@pytest.fixture(params=["postgres", "meilisearch"])
+@pytest.fixture(params=["postgres", "postgres-index", "meilisearch"])
 async def search_backend(
     request: pytest.FixtureRequest, db: asyncpg.Connection, pool: Pool, database_url: str
 ) -> AsyncIterator[Searchable]:
@@ -53,11 +55,17 @@ async def search_backend(
             meilisearch_index=f"contract_{os.getpid()}",
         )
     else:
-        settings = Settings(database_url=database_url, search_backend="postgres")
+        # "postgres" computes every search in SQL; "postgres-index" answers from the in-memory index.
+        index = request.param == "postgres-index"
+        settings = Settings(database_url=database_url, search_backend="postgres", search_index=index)
     world = await dataset.load(db)
     backend = await create_backend(settings, pool)
     try:
         await backend.refresh()
         yield Searchable(backend, world)
+        if request.param == "postgres-index":
+            assert isinstance(backend, PostgresBackend)
+            # Every search of the test was answered from the index, none fell back to SQL.
+            assert (backend.computed_by_index > 0, backend.computed_in_sql) == (True, 0)
     finally:
         await backend.close()

@@ -304,15 +304,18 @@ async def test_once_the_change_log_is_forgotten_a_result_is_computed_again(
 
 
 async def test_a_transaction_writing_many_listings_may_touch_any_search(db: asyncpg.Connection) -> None:
-    """Past 100 listings, one NULL document stands for the rest of the transaction."""
+    """Past 100 listings, the documents are no longer logged: a NULL document (which may touch any
+    search) names each further listing, for the in-memory index (migration 0016)."""
     world = await dataset.load(db)
     async with db.transaction():
         for n in range(105):
             await dataset.insert(db, world, Spec(f"b{n}", "A", "N1", f"Bobines lot {n}", days_ago=0))
     logged = await db.fetchrow(
         """SELECT count(*) FILTER (WHERE document IS NOT NULL) AS listings,
-                  count(*) FILTER (WHERE document IS NULL) AS anything
+                  count(*) FILTER (WHERE document IS NULL) AS anything,
+                  count(DISTINCT listing_id) AS named
            FROM search_changes WHERE generation = $1""",
         await generation(db),
     )
-    assert (logged["listings"], logged["anything"]) == (100, 1)
+    assert logged is not None
+    assert (logged["listings"], logged["anything"], logged["named"]) == (100, 5, 105)

@@ -3,6 +3,8 @@ the result cache and without it."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import asyncpg
 import pytest
 
@@ -13,9 +15,16 @@ from tests.search import dataset
 from tests.search.dataset import Spec
 
 
-@pytest.fixture(params=[0, 100], ids=["uncached", "cached"])
-def backend(request: pytest.FixtureRequest, pool: Pool) -> PostgresBackend:
-    return PostgresBackend(pool, cache_entries=request.param)
+@pytest.fixture(
+    params=[(0, False), (100, False), (0, True), (100, True)],
+    ids=["uncached", "cached", "index-uncached", "index-cached"],
+)
+async def backend(request: pytest.FixtureRequest, pool: Pool) -> AsyncIterator[PostgresBackend]:
+    cache_entries, index = request.param
+    backend = PostgresBackend(pool, cache_entries=cache_entries, index=index)
+    await backend.refresh()
+    yield backend
+    await backend.close()
 
 
 async def ids(backend: PostgresBackend, text: str) -> set[str]:
