@@ -8,7 +8,7 @@ again, in one REPEATABLE READ snapshot with the generation they are at, and appl
 search is answered. So whatever was committed before a search started is in its answer.
 
 When the log no longer covers the gap (`changes_kept_after`), or a change may touch anything (a
-truncation, a transaction of more than 10 000 listings: migration 0016), the index is rebuilt in
+truncation, a transaction of more than 10 000 listings: migration 0020), the index is rebuilt in
 the background; until it is ready, the caller answers through SQL. The first build starts with the
 backend. A rebuild also runs, the current index serving meanwhile, once most positions are stale.
 """
