@@ -22,7 +22,13 @@ from api.db import outbox
 from api.db.pool import Connection
 from api.networks.service import get_network
 from api.synergies import pooling, scoring
-from api.synergies.candidate import ACTIVE_MEMBERS, Candidate, digest, split
+from api.synergies.candidate import (
+    ACTIVE_MEMBERS,
+    Candidate,
+    split,
+    substitution_fingerprint,
+    substitution_key,
+)
 from api.synergies.lifecycle import SYNERGY
 from api.synergies.scoring import Scoring, component
 from schemas.synergies import DetectionResult, SynergyExplanation
@@ -124,6 +130,12 @@ JOIN units ud ON ud.code = d.unit
 """  # noqa: S608 (constant SQL)
 
 
+def _keys(row: Any) -> tuple[str, str]:
+    """(inputs_key, fingerprint) of one pair from the SQL above, without scoring it."""
+    inputs_key = substitution_key(f"{row['s_source']}:{row['s_id']}", f"{row['d_source']}:{row['d_id']}")
+    return inputs_key, substitution_fingerprint(inputs_key, row["s_version"], row["d_version"])
+
+
 def substitution(row: Any, config: Scoring) -> Candidate:
     """Score one supply x demand pair from the SQL above."""
     km = float(row["km"])
@@ -152,7 +164,7 @@ def substitution(row: Any, config: Scoring) -> Candidate:
     components = [component(config, name, value, detail) for name, value, detail in parts]
     score = scoring.total(components)
     s_ref, d_ref = f"{row['s_source']}:{row['s_id']}", f"{row['d_source']}:{row['d_id']}"
-    inputs_key = f"substitution|{s_ref}|{d_ref}"
+    inputs_key, fingerprint = _keys(row)
     flows, listings = split([(row["s_source"], row["s_id"]), (row["d_source"], row["d_id"])])
     return Candidate(
         kind="substitution",
@@ -161,7 +173,7 @@ def substitution(row: Any, config: Scoring) -> Candidate:
         flows=flows,
         listings=listings,
         inputs_key=inputs_key,
-        fingerprint=digest(f"{inputs_key}|{row['s_version']}|{row['d_version']}"),
+        fingerprint=fingerprint,
         score=score,
         explanation=SynergyExplanation(
             components=components,
@@ -173,12 +185,28 @@ def substitution(row: Any, config: Scoring) -> Candidate:
     )
 
 
-async def candidates(conn: Connection, network_id: uuid.UUID, config: Scoring) -> list[Candidate]:
-    """Every candidate of the network as the inputs stand now, scored and explained."""
+Lead = tuple[str, str, Any]
+"""(inputs_key, fingerprint, what scores it): an unscored substitution row, or a pooling Candidate."""
+
+
+async def _leads(conn: Connection, network_id: uuid.UUID, config: Scoring) -> list[Lead]:
     pairs = await conn.fetch(
         SUBSTITUTIONS, network_id, config.max_distance_km * 1000, config.candidates_per_demand
     )
-    return [substitution(r, config) for r in pairs] + await pooling.candidates(conn, network_id, config)
+    leads: list[Lead] = [(*_keys(r), r) for r in pairs]
+    return leads + [
+        (c.inputs_key, c.fingerprint, c) for c in await pooling.candidates(conn, network_id, config)
+    ]
+
+
+def _scored(lead: Lead, config: Scoring) -> Candidate:
+    source = lead[2]
+    return source if isinstance(source, Candidate) else substitution(source, config)
+
+
+async def candidates(conn: Connection, network_id: uuid.UUID, config: Scoring) -> list[Candidate]:
+    """Every candidate of the network as the inputs stand now, scored and explained."""
+    return [_scored(lead, config) for lead in await _leads(conn, network_id, config)]
 
 
 def _array(ids: list[uuid.UUID]) -> str:
@@ -231,7 +259,7 @@ async def detect(conn: Connection, network_id: uuid.UUID, config: Scoring | None
     Set-based: one statement refreshes the potential synergies whose inputs changed, one proposes
     the new ones with their events, whatever their number."""
     config = config or scoring.current()
-    found = await candidates(conn, network_id, config)
+    found = await _leads(conn, network_id, config)
     known = await conn.fetch(
         "SELECT id, status, fingerprint, inputs_key FROM synergies WHERE network_id = $1 FOR UPDATE",
         network_id,
@@ -241,27 +269,29 @@ async def detect(conn: Connection, network_id: uuid.UUID, config: Scoring | None
     for r in known:
         by_inputs.setdefault(r["inputs_key"], []).append(r)
     SYNERGY.step(None, "propose", "system")
-    refreshed: list[tuple[uuid.UUID, Candidate]] = []
-    new: dict[str, Candidate] = {}
+    refreshed: list[tuple[uuid.UUID, Lead]] = []
+    new: dict[str, Lead] = {}
     already = 0
-    for candidate in found:
-        same = by_inputs.get(candidate.inputs_key, [])
+    # Only what is written is scored: a re-run over unchanged inputs scores nothing.
+    for lead in found:
+        inputs_key, fingerprint, _ = lead
+        same = by_inputs.get(inputs_key, [])
         potential = next((r for r in same if r["status"] == "potential"), None)
-        if candidate.fingerprint in fingerprints or candidate.fingerprint in new:
+        if fingerprint in fingerprints or fingerprint in new:
             already += 1
         elif potential is not None:
-            refreshed.append((potential["id"], candidate))
+            refreshed.append((potential["id"], lead))
             already += 1
         elif any(r["status"] in ("studied", "in_progress") for r in same):
             already += 1
         else:
-            new[candidate.fingerprint] = candidate
+            new[fingerprint] = lead
     if refreshed:
-        batch = [c for _, c in refreshed]
+        batch = [_scored(lead, config) for _, lead in refreshed]
         await conn.execute(_REFRESH, [i for i, _ in refreshed], *_columns(batch))
     rows: list[Any] = []
     if new:
-        batch = list(new.values())
+        batch = [_scored(lead, config) for lead in new.values()]
         rows = await conn.fetch(
             _PROPOSE,
             network_id,
