@@ -33,7 +33,7 @@ from api.synergies.lifecycle import SYNERGY
 from api.synergies.scoring import Scoring, component
 from schemas.synergies import DetectionResult, SynergyExplanation
 
-__all__ = ["Candidate", "candidates", "detect", "detect_for", "substitution"]
+__all__ = ["Candidate", "candidates", "detect", "detect_for", "propose", "substitution"]
 
 _ACTIVE = ACTIVE_MEMBERS
 
@@ -248,9 +248,27 @@ WITH created AS (
 ),
 events AS (
     INSERT INTO synergy_events (synergy_id, action, to_status)
-    SELECT id, 'propose', 'potential' FROM created
+    SELECT id, $11, 'potential' FROM created
 )
 SELECT id, kind FROM created"""
+
+
+async def propose(
+    conn: Connection, network_id: uuid.UUID, batch: list[Candidate], action: str = "propose"
+) -> list[Any]:
+    """Insert `batch` as potential synergies, each with its lifecycle event (`action`: detection's
+    `propose`, a match's `match`); rows (id, kind) of those whose fingerprint was new."""
+    return list(
+        await conn.fetch(
+            _PROPOSE,
+            network_id,
+            [c.kind for c in batch],
+            [c.category_id for c in batch],
+            *_columns(batch),
+            [c.inputs_key for c in batch],
+            action,
+        )
+    )
 
 
 async def detect(conn: Connection, network_id: uuid.UUID, config: Scoring | None = None) -> DetectionResult:
@@ -292,14 +310,7 @@ async def detect(conn: Connection, network_id: uuid.UUID, config: Scoring | None
     rows: list[Any] = []
     if new:
         batch = [_scored(lead, config) for lead in new.values()]
-        rows = await conn.fetch(
-            _PROPOSE,
-            network_id,
-            [c.kind for c in batch],
-            [c.category_id for c in batch],
-            *_columns(batch),
-            [c.inputs_key for c in batch],
-        )
+        rows = await propose(conn, network_id, batch)
         already += len(batch) - len(rows)  # a concurrent run proposed those first
     if rows:
         await outbox.emit(conn, "synergies.proposed", network_id, {"proposed": len(rows)})
