@@ -37,7 +37,7 @@ __all__ = ["Candidate", "candidates", "detect", "detect_for", "propose", "substi
 
 _ACTIVE = ACTIVE_MEMBERS
 
-# One walk of an index of migration 0019 (flows_supply_idx, listings_supply_idx): the $3 supplies
+# One walk of flows_supply_idx or listings_supply_idx (migration detection_speed): the $3 supplies
 # nearest the demand `d` among those of {category} whose waste code (or '') is {key} the demand's,
 # within $2 metres, of another active member ($1 the network). The cube distance the walk orders
 # by grows with earth_distance, so the walk's order is detection's (nearest, then id on a tie).
