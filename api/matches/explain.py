@@ -10,12 +10,12 @@ capacity per day, week or month); a resource's quantity is a lot, compared as it
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from api.matches.repository import Candidate
 from api.synergies import scoring
+from api.synergies.candidate import substitution_fingerprint, substitution_key
 from api.synergies.scoring import Scoring, component
 from schemas.listings import Listing
 from schemas.synergies import ScoreComponent, SynergyExplanation
@@ -118,11 +118,10 @@ def score(config: Scoring, listing: Listing, candidate: Candidate, now: datetime
 
 
 def inputs_key(offer: Listing, need: Listing) -> str:
-    """Detection's key for the pair (api/synergies/detect.py: supply first, then demand)."""
-    return f"substitution|listing:{offer.id}|listing:{need.id}"
+    """Detection's key for the pair (supply first, then demand)."""
+    return substitution_key(f"listing:{offer.id}", f"listing:{need.id}")
 
 
 def fingerprint(offer: Listing, need: Listing) -> str:
     """Detection's fingerprint for the pair as the listings stand (their ids and versions)."""
-    text = f"{inputs_key(offer, need)}|{offer.version}|{need.version}"
-    return hashlib.sha256(text.encode()).hexdigest()
+    return substitution_fingerprint(inputs_key(offer, need), offer.version, need.version)

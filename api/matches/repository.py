@@ -7,15 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import msgspec
-
 from api.db.pool import Connection
 from api.listings.repository import COLUMNS
 from api.listings.repository import to_listing as _to_listing
 from api.synergies.repository import COLUMNS as SYNERGY_COLUMNS
 from api.synergies.repository import to_synergy
 from schemas.listings import Listing
-from schemas.synergies import Synergy, SynergyExplanation
+from schemas.synergies import Synergy
 
 # Statuses in which a synergy still follows its pair; a match request reuses one of these.
 OPEN_STATUSES = ["in_progress", "studied", "potential"]
@@ -43,7 +41,7 @@ _SELECTED = f"""{COLUMNS},
 _NEAREST = "ORDER BY ll_to_earth(l.latitude, l.longitude) <-> ll_to_earth($1::float8, $2::float8) LIMIT $12"
 # Each candidate with its kg per unit and CO2e factor, the listing's own ($13 its unit), and the
 # synergy still following the pair ($14 the listing's id, $15 its network), if any: its inputs_key
-# is detection's, offer first (api/matches/explain.py `inputs_key`), in the offer's network.
+# is detection's, offer first (api/synergies/candidate.py `substitution_key`), in the offer's network.
 _FACTORS = """SELECT found.*, found.metres / 1000 AS km,
        coalesce(u.kg_factor::float8, (c.kg_per_unit ->> found.unit)::float8) AS kg_per_unit,
        c.co2e_kg_per_kg::float8 AS co2e_kg_per_kg,
@@ -174,36 +172,6 @@ async def open_synergy_for_update(conn: Connection, network_id: uuid.UUID, input
         OPEN_STATUSES,
     )
     return None if row is None else to_synergy(row)
-
-
-async def insert_synergy(
-    conn: Connection,
-    *,
-    network_id: uuid.UUID,
-    category_id: str,
-    organisations: list[uuid.UUID],
-    listings: list[uuid.UUID],
-    score: float,
-    explanation: SynergyExplanation,
-    fingerprint: str,
-    inputs_key: str,
-) -> uuid.UUID | None:
-    """A new potential substitution synergy; None when that fingerprint was proposed already."""
-    synergy_id: uuid.UUID | None = await conn.fetchval(
-        """INSERT INTO synergies (network_id, kind, category_id, organisation_ids, listing_ids, score,
-               explanation, fingerprint, inputs_key)
-           VALUES ($1, 'substitution', $2, $3, $4, $5, $6::jsonb, $7, $8)
-           ON CONFLICT (network_id, fingerprint) DO NOTHING RETURNING id""",
-        network_id,
-        category_id,
-        organisations,
-        listings,
-        score,
-        msgspec.to_builtins(explanation),
-        fingerprint,
-        inputs_key,
-    )
-    return synergy_id
 
 
 async def synergy_of_exchange(

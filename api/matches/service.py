@@ -28,6 +28,8 @@ from api.reservations import service as reservations
 from api.search.repository import active_networks
 from api.synergies import repository as synergies
 from api.synergies import scoring
+from api.synergies.candidate import Candidate
+from api.synergies.detect import propose
 from api.synergies.service import get_synergy
 from api.transfers import service as transfers
 from schemas.listings import Listing
@@ -300,20 +302,19 @@ async def _carry(
         if synergy is not None:
             break
         MATCHED.step(None, "match", SYSTEM)
-        created = await repository.insert_synergy(
-            conn,
-            network_id=network_id,
+        proposal = Candidate(
+            kind="substitution",
             category_id=offer.category_id,
             organisations=[offer.organisation_id, need.organisation_id],
+            flows=[],
             listings=[offer.id, need.id],
+            inputs_key=key,
+            fingerprint=attempt,
             score=scored.score,
             explanation=scored.explanation,
-            fingerprint=attempt,
-            inputs_key=key,
         )
-        if created is not None:
-            await synergies.insert_event(conn, created, "match", None, "potential", None)
-        # None: that fingerprint is taken; by a request that just opened the pair's synergy (reuse
+        await propose(conn, network_id, [proposal], action="match")
+        # Nothing proposed: that fingerprint is taken; by a request that just opened the pair's synergy (reuse
         # it), or by a closed one (dismissed, abandoned, realised: open a new one beside it).
         synergy = await repository.open_synergy_for_update(conn, network_id, key)
     assert synergy is not None  # the salted fingerprint is new

@@ -31,6 +31,17 @@ def digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def substitution_key(supply: str, demand: str) -> str:
+    """A substitution's `inputs_key` from its two `source:id` references, supply first (offer, output
+    flow), then demand (need, input flow). Matches name the pair of two listings the same way."""
+    return f"substitution|{supply}|{demand}"
+
+
+def substitution_fingerprint(inputs_key: str, supply_version: int, demand_version: int) -> str:
+    """A substitution's fingerprint: its inputs as they stand (their versions)."""
+    return digest(f"{inputs_key}|{supply_version}|{demand_version}")
+
+
 def split(items: list[tuple[str, uuid.UUID]]) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
     """(flow ids, listing ids) of `(source, id)` items."""
     return [i for s, i in items if s == "flow"], [i for s, i in items if s == "listing"]

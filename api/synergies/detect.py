@@ -22,30 +22,74 @@ from api.db import outbox
 from api.db.pool import Connection
 from api.networks.service import get_network
 from api.synergies import pooling, scoring
-from api.synergies.candidate import ACTIVE_MEMBERS, Candidate, digest, split
+from api.synergies.candidate import (
+    ACTIVE_MEMBERS,
+    Candidate,
+    split,
+    substitution_fingerprint,
+    substitution_key,
+)
 from api.synergies.lifecycle import SYNERGY
 from api.synergies.scoring import Scoring, component
 from schemas.synergies import DetectionResult, SynergyExplanation
 
-__all__ = ["Candidate", "candidates", "detect", "detect_for", "substitution"]
+__all__ = ["Candidate", "candidates", "detect", "detect_for", "propose", "substitution"]
 
 _ACTIVE = ACTIVE_MEMBERS
 
+# One walk of flows_supply_idx or listings_supply_idx (migration detection_speed): the $3 supplies
+# nearest the demand `d` among those of {category} whose waste code (or '') is {key} the demand's,
+# within $2 metres, of another active member ($1 the network). The cube distance the walk orders
+# by grows with earth_distance, so the walk's order is detection's (nearest, then id on a tie).
+_FLOWS = """SELECT 'flow' AS source, f.id, f.version, f.organisation_id, f.category_id, f.waste_code,
+           f.quantity, f.unit, f.period::text AS period, f.months::int[] AS months, f.destination,
+           earth_distance(ll_to_earth(f.latitude, f.longitude), d.site) AS metres
+    FROM flows f
+    WHERE f.network_id = $1 AND f.direction = 'output' AND f.category_id = {category}
+      AND coalesce(f.waste_code, '') {key} d.waste_key
+      AND earth_box(d.site, $2) @> ll_to_earth(f.latitude, f.longitude)
+      AND earth_distance(ll_to_earth(f.latitude, f.longitude), d.site) <= $2
+      AND f.organisation_id <> d.organisation_id AND f.organisation_id <> ALL (d.inactive)
+      AND (f.waste_code IS NULL OR d.waste_code IS NULL OR left(f.waste_code, 2) = left(d.waste_code, 2))
+    ORDER BY ll_to_earth(f.latitude, f.longitude) <-> d.site, f.id LIMIT $3"""
+_LISTINGS = """SELECT 'listing', l.id, l.version, l.organisation_id, l.category_id, l.waste_code,
+           l.available_quantity, l.unit, NULL, '{{}}'::int[], NULL,
+           earth_distance(ll_to_earth(l.latitude, l.longitude), d.site)
+    FROM listings l
+    WHERE l.network_id = $1 AND l.direction = 'offer' AND l.status = 'published' AND l.member_active
+      AND l.nature <> 'service' AND l.category_id = {category}
+      AND coalesce(l.waste_code, '') {key} d.waste_key
+      AND earth_box(d.site, $2) @> ll_to_earth(l.latitude, l.longitude)
+      AND earth_distance(ll_to_earth(l.latitude, l.longitude), d.site) <= $2
+      AND l.organisation_id <> d.organisation_id AND l.available_quantity > 0
+      AND (l.waste_code IS NULL OR d.waste_code IS NULL OR left(l.waste_code, 2) = left(d.waste_code, 2))
+    ORDER BY ll_to_earth(l.latitude, l.longitude) <-> d.site, l.id LIMIT $3"""
+
+
+def _nearest(category: str, key: str) -> str:
+    """The $3 nearest output flows and the $3 nearest offers: the best $3 are among them."""
+    return f"""SELECT * FROM (({_FLOWS.format(category=category, key=key)})
+        UNION ALL ({_LISTINGS.format(category=category, key=key)})) n"""  # noqa: S608 (constant SQL)
+
+
+def _same_category(key: str) -> str:
+    return f"SELECT * FROM ({_nearest('d.category_id', key)}) n ORDER BY metres, id LIMIT $3"  # noqa: S608 (constant SQL)
+
+
+def _other_categories(key: str) -> str:
+    """The other categories of the demand's root, each walked, merged."""
+    return f"""SELECT n.* FROM categories c CROSS JOIN LATERAL ({_nearest("c.id", key)}) n
+        WHERE split_part(c.id, '.', 1) = d.root AND c.id <> d.category_id AND c.nature <> 'service'
+        ORDER BY n.metres, n.id LIMIT $3"""  # noqa: S608 (constant SQL)
+
+
+# The best $3 supplies of each demand: the same category first, then the same waste code, then the
+# nearest. The four tiers are asked in that order and PostgreSQL's Append runs its branches in
+# order, so the LIMIT stops as soon as the first tiers have $3: most demands walk two indexes once.
+# Flows belong to members (a foreign key), so a flow's organisation is active unless it is one of the
+# network's few inactive members.
 SUBSTITUTIONS = f"""
 WITH {_ACTIVE},
-supply AS (
-    SELECT 'flow' AS source, f.id, f.version, f.organisation_id, f.category_id, f.waste_code, f.quantity,
-           f.unit, f.period, f.months::int[] AS months, f.destination,
-           ll_to_earth(f.latitude, f.longitude) AS site
-    FROM flows f JOIN active a USING (organisation_id) JOIN categories c ON c.id = f.category_id
-    WHERE f.network_id = $1 AND f.direction = 'output' AND c.nature <> 'service'
-    UNION ALL
-    SELECT 'listing', l.id, l.version, l.organisation_id, l.category_id, l.waste_code, l.available_quantity,
-           l.unit, NULL, '{{}}'::int[], NULL, ll_to_earth(l.latitude, l.longitude)
-    FROM listings l JOIN active a USING (organisation_id)
-    WHERE l.network_id = $1 AND l.direction = 'offer' AND l.status = 'published' AND l.nature <> 'service'
-      AND l.available_quantity > 0
-),
 demand AS (
     SELECT 'flow' AS source, f.id, f.version, f.organisation_id, f.category_id, f.waste_code, f.quantity,
            f.unit, f.period, f.months::int[] AS months, ll_to_earth(f.latitude, f.longitude) AS site
@@ -57,41 +101,39 @@ demand AS (
     FROM listings l JOIN active a USING (organisation_id)
     WHERE l.network_id = $1 AND l.direction = 'need' AND l.status = 'published' AND l.nature <> 'service'
 ),
-ranked AS (
-    -- The best few supplies of each demand: same category first, then same code, then nearest. Only
-    -- the keys are ranked (every pair of a root category passes here); the rows are joined back after.
-    SELECT s.source AS s_source, s.id AS s_id, d.source AS d_source, d.id AS d_id, p.metres,
-           row_number() OVER (
-               PARTITION BY d.source, d.id
-               ORDER BY s.category_id = d.category_id DESC,
-                        s.waste_code IS NOT DISTINCT FROM d.waste_code DESC, p.metres, s.id
-           ) AS rank
-    FROM supply s
-    JOIN demand d
-      ON d.organisation_id <> s.organisation_id
-     AND split_part(d.category_id, '.', 1) = split_part(s.category_id, '.', 1)
-     AND (s.waste_code IS NULL OR d.waste_code IS NULL OR left(s.waste_code, 2) = left(d.waste_code, 2))
-    CROSS JOIN LATERAL (SELECT earth_distance(s.site, d.site) AS metres) p
-    WHERE p.metres <= $2
+keyed AS (
+    SELECT *, coalesce(waste_code, '') AS waste_key, split_part(category_id, '.', 1) AS root,
+           (SELECT coalesce(array_agg(organisation_id), '{{}}') FROM memberships
+             WHERE network_id = $1 AND status <> 'active') AS inactive
+    FROM demand
 )
-SELECT r.s_source, r.s_id, s.version AS s_version, s.organisation_id AS s_org, s.category_id AS s_category,
-       s.waste_code AS s_waste, s.quantity AS s_quantity, s.unit AS s_unit, s.period AS s_period,
-       s.months AS s_months, s.destination AS s_destination,
-       r.d_source, r.d_id, d.version AS d_version, d.organisation_id AS d_org, d.category_id AS d_category,
-       d.waste_code AS d_waste, d.quantity AS d_quantity, d.unit AS d_unit, d.period AS d_period,
-       d.months AS d_months, r.metres, r.rank, r.metres / 1000 AS km,
+SELECT s.source AS s_source, s.id AS s_id, s.version AS s_version, s.organisation_id AS s_org,
+       s.category_id AS s_category, s.waste_code AS s_waste, s.quantity AS s_quantity, s.unit AS s_unit,
+       s.period AS s_period, s.months AS s_months, s.destination AS s_destination,
+       d.source AS d_source, d.id AS d_id, d.version AS d_version, d.organisation_id AS d_org,
+       d.category_id AS d_category, d.waste_code AS d_waste, d.quantity AS d_quantity, d.unit AS d_unit,
+       d.period AS d_period, d.months AS d_months, s.metres / 1000 AS km,
        coalesce(us.kg_factor::float8, (cs.kg_per_unit ->> s.unit)::float8) AS s_kg_per_unit,
        coalesce(ud.kg_factor::float8, (cd.kg_per_unit ->> d.unit)::float8) AS d_kg_per_unit,
        cs.co2e_kg_per_kg::float8 AS co2e_kg_per_kg
-FROM ranked r
-JOIN supply s ON s.source = r.s_source AND s.id = r.s_id
-JOIN demand d ON d.source = r.d_source AND d.id = r.d_id
+FROM keyed d
+CROSS JOIN LATERAL (
+    SELECT * FROM (
+        ({_same_category("=")}) UNION ALL ({_same_category("<>")})
+        UNION ALL ({_other_categories("=")}) UNION ALL ({_other_categories("<>")})
+    ) tiers LIMIT $3
+) s
 JOIN categories cs ON cs.id = s.category_id
 JOIN categories cd ON cd.id = d.category_id
 JOIN units us ON us.code = s.unit
 JOIN units ud ON ud.code = d.unit
-WHERE r.rank <= $3
 """  # noqa: S608 (constant SQL)
+
+
+def _keys(row: Any) -> tuple[str, str]:
+    """(inputs_key, fingerprint) of one pair from the SQL above, without scoring it."""
+    inputs_key = substitution_key(f"{row['s_source']}:{row['s_id']}", f"{row['d_source']}:{row['d_id']}")
+    return inputs_key, substitution_fingerprint(inputs_key, row["s_version"], row["d_version"])
 
 
 def substitution(row: Any, config: Scoring) -> Candidate:
@@ -122,7 +164,7 @@ def substitution(row: Any, config: Scoring) -> Candidate:
     components = [component(config, name, value, detail) for name, value, detail in parts]
     score = scoring.total(components)
     s_ref, d_ref = f"{row['s_source']}:{row['s_id']}", f"{row['d_source']}:{row['d_id']}"
-    inputs_key = f"substitution|{s_ref}|{d_ref}"
+    inputs_key, fingerprint = _keys(row)
     flows, listings = split([(row["s_source"], row["s_id"]), (row["d_source"], row["d_id"])])
     return Candidate(
         kind="substitution",
@@ -131,7 +173,7 @@ def substitution(row: Any, config: Scoring) -> Candidate:
         flows=flows,
         listings=listings,
         inputs_key=inputs_key,
-        fingerprint=digest(f"{inputs_key}|{row['s_version']}|{row['d_version']}"),
+        fingerprint=fingerprint,
         score=score,
         explanation=SynergyExplanation(
             components=components,
@@ -143,12 +185,28 @@ def substitution(row: Any, config: Scoring) -> Candidate:
     )
 
 
-async def candidates(conn: Connection, network_id: uuid.UUID, config: Scoring) -> list[Candidate]:
-    """Every candidate of the network as the inputs stand now, scored and explained."""
+Lead = tuple[str, str, Any]
+"""(inputs_key, fingerprint, what scores it): an unscored substitution row, or a pooling Candidate."""
+
+
+async def _leads(conn: Connection, network_id: uuid.UUID, config: Scoring) -> list[Lead]:
     pairs = await conn.fetch(
         SUBSTITUTIONS, network_id, config.max_distance_km * 1000, config.candidates_per_demand
     )
-    return [substitution(r, config) for r in pairs] + await pooling.candidates(conn, network_id, config)
+    leads: list[Lead] = [(*_keys(r), r) for r in pairs]
+    return leads + [
+        (c.inputs_key, c.fingerprint, c) for c in await pooling.candidates(conn, network_id, config)
+    ]
+
+
+def _scored(lead: Lead, config: Scoring) -> Candidate:
+    source = lead[2]
+    return source if isinstance(source, Candidate) else substitution(source, config)
+
+
+async def candidates(conn: Connection, network_id: uuid.UUID, config: Scoring) -> list[Candidate]:
+    """Every candidate of the network as the inputs stand now, scored and explained."""
+    return [_scored(lead, config) for lead in await _leads(conn, network_id, config)]
 
 
 def _array(ids: list[uuid.UUID]) -> str:
@@ -190,9 +248,27 @@ WITH created AS (
 ),
 events AS (
     INSERT INTO synergy_events (synergy_id, action, to_status)
-    SELECT id, 'propose', 'potential' FROM created
+    SELECT id, $11, 'potential' FROM created
 )
 SELECT id, kind FROM created"""
+
+
+async def propose(
+    conn: Connection, network_id: uuid.UUID, batch: list[Candidate], action: str = "propose"
+) -> list[Any]:
+    """Insert `batch` as potential synergies, each with its lifecycle event (`action`: detection's
+    `propose`, a match's `match`); rows (id, kind) of those whose fingerprint was new."""
+    return list(
+        await conn.fetch(
+            _PROPOSE,
+            network_id,
+            [c.kind for c in batch],
+            [c.category_id for c in batch],
+            *_columns(batch),
+            [c.inputs_key for c in batch],
+            action,
+        )
+    )
 
 
 async def detect(conn: Connection, network_id: uuid.UUID, config: Scoring | None = None) -> DetectionResult:
@@ -201,7 +277,7 @@ async def detect(conn: Connection, network_id: uuid.UUID, config: Scoring | None
     Set-based: one statement refreshes the potential synergies whose inputs changed, one proposes
     the new ones with their events, whatever their number."""
     config = config or scoring.current()
-    found = await candidates(conn, network_id, config)
+    found = await _leads(conn, network_id, config)
     known = await conn.fetch(
         "SELECT id, status, fingerprint, inputs_key FROM synergies WHERE network_id = $1 FOR UPDATE",
         network_id,
@@ -211,35 +287,30 @@ async def detect(conn: Connection, network_id: uuid.UUID, config: Scoring | None
     for r in known:
         by_inputs.setdefault(r["inputs_key"], []).append(r)
     SYNERGY.step(None, "propose", "system")
-    refreshed: list[tuple[uuid.UUID, Candidate]] = []
-    new: dict[str, Candidate] = {}
+    refreshed: list[tuple[uuid.UUID, Lead]] = []
+    new: dict[str, Lead] = {}
     already = 0
-    for candidate in found:
-        same = by_inputs.get(candidate.inputs_key, [])
+    # Only what is written is scored: a re-run over unchanged inputs scores nothing.
+    for lead in found:
+        inputs_key, fingerprint, _ = lead
+        same = by_inputs.get(inputs_key, [])
         potential = next((r for r in same if r["status"] == "potential"), None)
-        if candidate.fingerprint in fingerprints or candidate.fingerprint in new:
+        if fingerprint in fingerprints or fingerprint in new:
             already += 1
         elif potential is not None:
-            refreshed.append((potential["id"], candidate))
+            refreshed.append((potential["id"], lead))
             already += 1
         elif any(r["status"] in ("studied", "in_progress") for r in same):
             already += 1
         else:
-            new[candidate.fingerprint] = candidate
+            new[fingerprint] = lead
     if refreshed:
-        batch = [c for _, c in refreshed]
+        batch = [_scored(lead, config) for _, lead in refreshed]
         await conn.execute(_REFRESH, [i for i, _ in refreshed], *_columns(batch))
     rows: list[Any] = []
     if new:
-        batch = list(new.values())
-        rows = await conn.fetch(
-            _PROPOSE,
-            network_id,
-            [c.kind for c in batch],
-            [c.category_id for c in batch],
-            *_columns(batch),
-            [c.inputs_key for c in batch],
-        )
+        batch = [_scored(lead, config) for lead in new.values()]
+        rows = await propose(conn, network_id, batch)
         already += len(batch) - len(rows)  # a concurrent run proposed those first
     if rows:
         await outbox.emit(conn, "synergies.proposed", network_id, {"proposed": len(rows)})

@@ -39,6 +39,10 @@ _KEYS: dict[FunnelGroup | None, str] = {
                 WHERE m.network_id = s.network_id AND m.organisation_id = s.organisation_ids[1])""",
 }
 
+# A synergy has passed `studied` when it got there or beyond: one a match carries goes from
+# `potential` straight to `in_progress` (api/matches), and counts as studied so conversions stay <= 1.
+_PASSED_STUDIED = "s.statuses && ARRAY['studied', 'in_progress', 'realised']"
+
 _SELECTED = """
 WITH s AS (
     SELECT s.*, {key} AS key, r.statuses FROM synergies s
@@ -69,7 +73,9 @@ SELECT s.key, count(*) AS synergies,
        count(*) FILTER (WHERE s.status = 'realised') AS realised,
        count(*) FILTER (WHERE s.status = 'abandoned') AS abandoned,
        count(*) FILTER (WHERE s.status = 'dismissed') AS dismissed,
-       count(*) FILTER (WHERE 'studied' = ANY(s.statuses)) AS reached_studied,
+       count(*) FILTER (WHERE """
+    + _PASSED_STUDIED
+    + """) AS reached_studied,
        count(*) FILTER (WHERE 'in_progress' = ANY(s.statuses)) AS reached_in_progress,
        coalesce(sum(i.mass_kg) FILTER (WHERE s.status = 'realised'), 0)::float8 AS mass_kg,
        coalesce(sum(i.co2e_avoided_kg) FILTER (WHERE s.status = 'realised'), 0)::float8 AS co2e_avoided_kg,
@@ -91,7 +97,9 @@ _ENGAGED = (
     _SELECTED
     + """
 SELECT key, count(DISTINCT o) AS n FROM s, unnest(s.organisation_ids) o
-WHERE 'studied' = ANY(s.statuses) GROUP BY 1"""
+WHERE """
+    + _PASSED_STUDIED
+    + """ GROUP BY 1"""
 )
 
 

@@ -80,3 +80,31 @@ async def test_the_funnel_counts_stages_reasons_and_realised_impact(
         headers=op,
     )
     assert backwards.status_code == 422
+
+
+async def test_a_synergy_started_without_being_studied_counts_as_having_passed_studied(
+    client: AsyncTestClient[RequestContext], park: Park, db: asyncpg.Connection
+) -> None:
+    op = park.as_operator()
+    studied = str(await factories.synergy(db, park.network, [park.carpenter, park.packer]))
+    matched = await factories.synergy(db, park.network, [park.carpenter, park.other])
+    await db.executemany(
+        "INSERT INTO synergy_events (synergy_id, action, to_status) VALUES ($1, 'propose', 'potential')",
+        [(studied,), (matched,)],
+    )
+    for action in ("study", "start"):
+        await act(client, studied, action, op)
+    # What a match does when a member turns it into an exchange (api/matches/service.py `_carry`).
+    await db.execute("UPDATE synergies SET status = 'in_progress' WHERE id = $1", matched)
+    await db.execute(
+        """INSERT INTO synergy_events (synergy_id, action, from_status, to_status)
+           VALUES ($1, 'request', 'potential', 'in_progress')""",
+        matched,
+    )
+
+    response = await client.get(f"/v1/networks/{park.network}/synergies/report", headers=op)
+    assert response.status_code == 200, response.text
+    total = response.json()["total"]
+    assert (total["reached_studied"], total["reached_in_progress"]) == (2, 2)
+    assert (total["conversion_studied"], total["conversion_in_progress"]) == (1.0, 1.0)
+    assert total["organisations_engaged"] == 3
