@@ -95,11 +95,15 @@ async def given_offer(
     unit: str,
     site: tuple[float, float],
 ) -> uuid.UUID:
-    """An offer all of which was given away (archived, nothing left): what the transfer came from."""
+    """An offer all of which was given away (archived, nothing left): what the transfer came from; in
+    the giver's zone, as a listing created through the API would be."""
     listing_id: uuid.UUID = await conn.fetchval(
         """INSERT INTO listings (organisation_id, network_id, direction, category_id, nature, title, unit,
-               quantity, available_quantity, price_kind, condition, waste_code, latitude, longitude, status)
-           VALUES ($1, $2, 'offer', $3, 'material', $4, $5, $6, 0, 'free', 'used', $7, $8, $9, 'archived')
+               quantity, available_quantity, price_kind, condition, waste_code, latitude, longitude, status,
+               zone_id)
+           SELECT $1, $2, 'offer', $3, 'material', $4, $5, $6, 0, 'free', 'used', $7, $8, $9, 'archived',
+                  m.zone_id
+           FROM memberships m WHERE m.network_id = $2 AND m.organisation_id = $1
            RETURNING id""",
         giver,
         network_id,
