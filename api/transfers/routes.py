@@ -158,8 +158,17 @@ async def _act(
     if_match: str | None,
     *,
     stripe: StripeClient | None = None,
+    payment_hours: int = service.PAYMENT_HOURS,
 ) -> Response[Transfer]:
-    return _tagged(await service.act(conn, principal, transfer_id, action, data, if_match, stripe))
+    return _tagged(
+        await service.act(conn, principal, transfer_id, action, data, if_match, stripe, payment_hours)
+    )
+
+
+def provide_payment_hours(state: State) -> int:
+    """TRANSFER_PAYMENT_HOURS: how long a taker has to pay an accepted priced transfer."""
+    hours: int = state.get("transfer_payment_hours", service.PAYMENT_HOURS)
+    return hours
 
 
 # What a priced transfer's accept or refund may meet at Stripe (or without it, once payments are off).
@@ -256,7 +265,7 @@ ACTIONS = {
     act=_act,
     if_match=True,
     etag=True,
-    dependencies={"stripe": StripeClient | None},
+    dependencies={"stripe": StripeClient | None, "payment_hours": int},
 )
 class TransferController(Controller):
     path = "/v1/transfers"
