@@ -74,7 +74,9 @@ from api.transfers.routes import (
     ListingTransferController,
     NetworkImpactController,
     TransferController,
+    provide_payment_hours,
 )
+from api.transfers.service import expire_all_unpaid
 from api.webhooks.routes import WebhookEndpointController
 from api.webhooks.worker import running as webhook_worker
 from search.factory import create_backend
@@ -207,6 +209,7 @@ def create_app(settings: Settings) -> Litestar:
             "principal": Provide(provide_principal),
             "viewer": Provide(provide_viewer),
             "stripe": Provide(provide_stripe, sync_to_thread=False),
+            "payment_hours": Provide(provide_payment_hours, sync_to_thread=False),
         },
         middleware=_middleware(settings),
         lifespan=[database],
@@ -215,6 +218,7 @@ def create_app(settings: Settings) -> Litestar:
                 "payments_configured": settings.payments_configured,
                 "webhook_allow_insecure": settings.webhook_allow_insecure,
                 "stripe_webhook_secret": settings.stripe_webhook_secret,
+                "transfer_payment_hours": settings.transfer_payment_hours,
                 "stripe": None,
             }
         ),
@@ -270,8 +274,9 @@ async def _prune_events(pool: Pool, retention_days: int) -> None:
 async def _sweep_reservations(pool: Pool, stripe_client: StripeClient | None = None) -> None:
     """Move due reservations, one batch per transaction, until none is left. Every action already
     applies what the clock made due, so this only keeps stored statuses (lists, search) fresh.
-    Then apply what Stripe says of the payments awaited (a lost webhook's effect) and cancel at
-    Stripe the PaymentIntents of reservations that expired or were cancelled unpaid."""
+    Then cancel the transfers unpaid past their deadline, apply what Stripe says of the payments
+    awaited (a lost webhook's effect) and cancel at Stripe the PaymentIntents of reservations that
+    expired or were cancelled unpaid, and of transfers cancelled or expired unpaid."""
     total = 0
     while True:
         async with pool.acquire() as conn, conn.transaction():
@@ -279,6 +284,8 @@ async def _sweep_reservations(pool: Pool, stripe_client: StripeClient | None = N
         total += moved
         if moved < SWEEP_BATCH:
             break
+    async with pool.acquire() as conn:
+        await expire_all_unpaid(conn)
     await reconcile(pool, stripe_client)
     await cancel_requested(pool, stripe_client)
     if total:

@@ -173,18 +173,20 @@ def import_command(file: Path, network_slug: str) -> None:
 @main.command()
 def sweep() -> None:
     """Expire what is due (listings past their availability; reservations unanswered or unconfirmed in
-    time), start or complete confirmed reservations whose period began or ended, and forget
-    Idempotency-Keys older than a day, the search change log older than an hour and events older than
+    time; transfers unpaid past their deadline, whose quantity returns to the offer), start or
+    complete confirmed reservations whose period began or ended, and forget Idempotency-Keys older
+    than a day, the search change log older than an hour and events older than
     EVENT_RETENTION_DAYS, and detect synergies in each network not detected for a day; with payments
     configured, also `payments reconcile`. Safe to run alongside the API and alongside another sweep."""
     settings = resolve_database_url(_settings())
     assert settings.database_url is not None
 
-    async def run(dsn: str) -> tuple[int, int]:
+    async def run(dsn: str) -> tuple[int, int, int]:
         from api.db.idempotency import forget_expired_keys
         from api.events.service import prune as prune_events
         from api.listings.service import expire_due
         from api.reservations.service import SWEEP_BATCH, sweep_due
+        from api.transfers.service import expire_all_unpaid
         from search.postgres.repository import forget_old_changes
 
         conn = await asyncpg.connect(dsn)
@@ -198,15 +200,19 @@ def sweep() -> None:
                 reservations += moved
                 if moved < SWEEP_BATCH:
                     break
+            transfers = await expire_all_unpaid(conn)
             await forget_expired_keys(conn)
             await forget_old_changes(conn)
             await prune_events(conn, settings.event_retention_days)
-            return listings, reservations
+            return listings, reservations, transfers
         finally:
             await conn.close()
 
-    listings, reservations = asyncio.run(run(settings.database_url))
-    click.echo(f"expired {listings} listings; moved {reservations} reservations")
+    listings, reservations, transfers = asyncio.run(run(settings.database_url))
+    click.echo(
+        f"expired {listings} listings; moved {reservations} reservations; "
+        f"expired {transfers} transfers unpaid"
+    )
     detected = asyncio.run(_detect_synergies(settings, settings.database_url))
     click.echo(f"detected synergies in {len(detected)} networks due; proposed {sum(detected.values())}")
     if settings.payments_configured:

@@ -11,8 +11,9 @@ import os
 import re
 import secrets
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol, TypeVar
 
+from litestar import Response
 from litestar.params import HeaderParameter, QueryParameter
 
 from api.errors import AppError, PreconditionFailedError
@@ -57,6 +58,21 @@ class InvalidCursorError(AppError):
 
 def etag(version: int) -> str:
     return f'"{version}"'
+
+
+class Versioned(Protocol):
+    """A resource updated under `If-Match`: its `version` is its ETag."""
+
+    @property
+    def version(self) -> int: ...
+
+
+V = TypeVar("V", bound=Versioned)
+
+
+def tagged(resource: V, status_code: int = 200, **headers: str) -> Response[V]:
+    """`resource` as the answer, with its version as `ETag` and any other `headers`."""
+    return Response(resource, status_code=status_code, headers={"ETag": etag(resource.version), **headers})
 
 
 # RFC 9110 §8.8.3: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE, etagc = %x21 / %x23-7E / obs-text.

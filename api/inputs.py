@@ -16,13 +16,14 @@ import math
 import re
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request
 from litestar._openapi.schema_generation import SchemaCreator
 from litestar.enums import RequestEncodingType
 from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Schema
+from litestar.params import ParameterKwarg, QueryParameter
 from litestar.plugins import OpenAPISchemaPlugin
 from litestar.types import TypeDecodersSequence
 from litestar.typing import FieldDefinition
@@ -89,6 +90,24 @@ def _number(text: str) -> float | Decimal:
 
 
 _JSON = msgspec.json.Decoder(float_hook=_number)
+
+
+def instant_query(name: str, description: str) -> ParameterKwarg:
+    """An optional query parameter `name` holding an RFC 3339 instant, declared as text so that
+    `query_instant` reports a bad value as `query.<name>`, not under the Python parameter's name
+    (`from` and `to` are not Python names): `Annotated[str | None, instant_query("from", ...)]`."""
+    return QueryParameter(
+        name=name, required=False, description=description, schema_extra={"format": "date-time"}
+    )
+
+
+DateFrom = Annotated[
+    str | None, instant_query("from", "Completed at or after (RFC 3339, 2000-01-01 to 2100-01-01 UTC).")
+]
+"""The start of a report's period (impact, payments, synergies), as `query_instant` reads it."""
+DateTo = Annotated[
+    str | None, instant_query("to", "Completed before (RFC 3339, 2000-01-01 to 2100-01-01 UTC).")
+]
 
 
 def query_instant(value: str | None, name: str) -> datetime | None:

@@ -68,12 +68,14 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, rename="upper"):
     stripe_webhook_secret: str | None = None
     stripe_api_base: str | None = None
     """Where the `stripe` library sends its calls (default: Stripe's own https://api.stripe.com)."""
+    transfer_payment_hours: Annotated[int, msgspec.Meta(ge=1, le=8760)] = 72
+    """Hours a taker has to pay an accepted priced transfer; past them the sweep cancels it."""
     cors_allow_origins: str = ""
     """Comma-separated origins (`https://carte.example.org`) of browser frontends allowed to call the
     API; empty sends no CORS headers; `*` allows any origin, without credentials."""
     sweep_interval_seconds: Annotated[float, msgspec.Meta(ge=0, le=86_400)] = 60
-    """Seconds between the API's in-process sweeps (listing expiry, reservations' clock); 0 turns
-    them off, e.g. when `symbiose sweep` runs from cron instead."""
+    """Seconds between the API's in-process sweeps (listing expiry, reservations' clock, unpaid
+    transfers' deadline); 0 turns them off, e.g. when `symbiose sweep` runs from cron instead."""
     event_retention_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 90
     """Days the event feed keeps an event (and its webhook deliveries); the sweep prunes older ones."""
     webhook_allow_insecure: bool = False

@@ -165,6 +165,8 @@ class TransferState(Schema):
     fee_cents: int | None
     currency: str | None
     payment_failure: str | None
+    payment_due_at: datetime | None = None
+    """While awaiting payment, the deadline past which the sweep cancels the transfer."""
 
 
 class ReservationState(Schema):

@@ -118,6 +118,10 @@ class Transfer(Schema):
     payment_dispute: str | None = None
     """Set when the taker disputed the payment with their bank: Stripe's status of the dispute
     (`needs_response`, `under_review`, `won`, `lost`, ...); its reason is in the transfer's payment."""
+    payment_due_at: datetime | None = None
+    """While it awaits payment: when the taker must have paid by (TRANSFER_PAYMENT_HOURS after the
+    accept). Past it, the sweep cancels the transfer, the quantity returns to the offer and a payment
+    made later is refunded in full."""
 
 
 class TransferCreate(Input):

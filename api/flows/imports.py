@@ -22,7 +22,7 @@ from api.imports.csv_rows import CsvHeaderError, read_typed_rows
 from api.imports.service import MAX_REPORTED_ROWS, MAX_ROWS, ImportRejectedError
 from api.listings.rules import normalise_waste_code
 from api.networks.service import get_network
-from api.organisations.service import _visible_facts
+from api.organisations.service import organisation_visibility
 from schemas.flows import FlowImportResult, FlowImportRow
 from schemas.imports import RowError
 
@@ -64,7 +64,7 @@ async def import_organisation_flows(
     """The organisation's people (unless its membership is suspended) or an operator of `network_id`
     import the organisation's flows in that network."""
     user = policy.authenticated(principal)
-    _, visible = await _visible_facts(conn, principal, organisation_id)
+    _, visible = await organisation_visibility(conn, principal, organisation_id)
     networks = await repository.member_of(conn, organisation_id)
     policy.flows_of_organisation(principal, organisation_id, networks, visible=visible)
     status = await repository.membership_status(conn, network_id, organisation_id)

@@ -24,7 +24,7 @@ from api.errors import (
     UnsupportedMediaTypeError,
 )
 from api.flows import imports, service
-from api.http import IfMatch, InvalidCursorError, LimitQuery, PreconditionRequiredError, etag
+from api.http import IfMatch, InvalidCursorError, LimitQuery, PreconditionRequiredError, tagged
 from api.imports.routes import CSV_MEDIA_TYPE, FORM_MEDIA_TYPE, CsvUploadOperation, csv_text
 from api.imports.service import ImportRejectedError
 from api.inputs import BODY_MEDIA_TYPES
@@ -37,12 +37,8 @@ _LIST_ERRORS = (RequestValidationError, InvalidCursorError, UnauthorizedError, F
 _CREATE_ERRORS = (RequestValidationError, UnauthorizedError, ForbiddenError, NotFoundError)
 
 
-def _tagged(flow: Flow, status_code: int = 200, **headers: str) -> Response[Flow]:
-    return Response(flow, status_code=status_code, headers={"ETag": etag(flow.version), **headers})
-
-
 def _created(flow: Flow) -> Response[Flow]:
-    return _tagged(flow, 201, Location=f"/v1/flows/{flow.id}")
+    return tagged(flow, 201, Location=f"/v1/flows/{flow.id}")
 
 
 _IMPORT_ERRORS = (
@@ -232,7 +228,7 @@ class FlowController(Controller):
         flow_id: FromPath[uuid.UUID],
     ) -> Response[Flow]:
         """A flow, for its organisation's people and its network's operators; 404 for anyone else."""
-        return _tagged(await service.get_flow(conn, principal, flow_id))
+        return tagged(await service.get_flow(conn, principal, flow_id))
 
     @patch(
         "/{flow_id:uuid}",
@@ -251,7 +247,7 @@ class FlowController(Controller):
         if_match: IfMatch = None,
     ) -> Response[Flow]:
         """Change the fields sent (`null` clears an optional one); send `If-Match` with the flow's `ETag`."""
-        return _tagged(await service.update_flow(conn, principal, flow_id, data, if_match))
+        return tagged(await service.update_flow(conn, principal, flow_id, data, if_match))
 
     @delete(
         "/{flow_id:uuid}",

@@ -16,7 +16,7 @@ from api.flows import repository, rules
 from api.http import check_if_match, decode_cursor, encode_cursor
 from api.listings.rules import normalise_waste_code
 from api.networks.service import get_network
-from api.organisations.service import _visible_facts
+from api.organisations.service import organisation_visibility
 from schemas.flows import Flow, FlowCreate, FlowUpdate, NetworkFlowCreate, OrganisationFlowCreate
 from schemas.pagination import Page
 
@@ -70,7 +70,7 @@ async def create_organisation_flow(
     conn: Connection, principal: Principal, organisation_id: uuid.UUID, data: OrganisationFlowCreate
 ) -> Flow:
     """The organisation's people (or an operator of the network) record one of its flows."""
-    _, visible = await _visible_facts(conn, principal, organisation_id)
+    _, visible = await organisation_visibility(conn, principal, organisation_id)
     networks = await repository.member_of(conn, organisation_id)
     policy.flows_of_organisation(principal, organisation_id, networks, visible=visible)
     if data.network_id not in networks:
@@ -109,7 +109,7 @@ async def list_organisation_flows(
     conn: Connection, principal: Principal, organisation_id: uuid.UUID, cursor: str | None, limit: int
 ) -> Page[Flow]:
     """An organisation's flows: all of them for its people, those of their networks for operators."""
-    _, visible = await _visible_facts(conn, principal, organisation_id)
+    _, visible = await organisation_visibility(conn, principal, organisation_id)
     networks = await repository.member_of(conn, organisation_id)
     shown = policy.flows_of_organisation(principal, organisation_id, networks, visible=visible)
     return await _page(conn, cursor, limit, network_id=None, organisation_id=organisation_id, networks=shown)

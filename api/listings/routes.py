@@ -18,7 +18,7 @@ from api.errors import (
     RequestValidationError,
     UnauthorizedError,
 )
-from api.http import IfMatch, LimitQuery, etag
+from api.http import IfMatch, LimitQuery, tagged
 from api.listings import service
 from api.listings.lifecycle import LISTING
 from api.openapi import BEARER, UPDATE_ERRORS, problem_responses
@@ -33,10 +33,6 @@ from schemas.listings import (
 from schemas.pagination import Page
 
 
-def _tagged(listing: Listing, status_code: int = 200, **headers: str) -> Response[Listing]:
-    return Response(listing, status_code=status_code, headers={"ETag": etag(listing.version), **headers})
-
-
 async def _act(
     conn: Connection,
     principal: Principal,
@@ -45,7 +41,7 @@ async def _act(
     data: msgspec.Struct | None,
     if_match: str | None,
 ) -> Response[Listing]:
-    return _tagged(await service.act(conn, principal, listing_id, action))
+    return tagged(await service.act(conn, principal, listing_id, action))
 
 
 ACTIONS = {
@@ -89,7 +85,7 @@ class ListingController(Controller):
         Units must fit the category, waste codes exist in the European Waste Catalogue (hazardous ones set
         `hazardous`); the location defaults to the organisation's site. Publish it with `/publish`."""
         listing = await service.create_listing(conn, principal, data)
-        return _tagged(listing, 201, Location=f"/v1/listings/{listing.id}")
+        return tagged(listing, 201, Location=f"/v1/listings/{listing.id}")
 
     @get(
         "/",
@@ -136,7 +132,7 @@ class ListingController(Controller):
         listing_id: FromPath[uuid.UUID],
     ) -> Response[Listing]:
         """One listing the caller may see (404 otherwise); its `ETag` is what `PATCH` expects."""
-        return _tagged(await service.get_listing(conn, principal, listing_id))
+        return tagged(await service.get_listing(conn, principal, listing_id))
 
     @patch(
         "/{listing_id:uuid}",
@@ -154,7 +150,7 @@ class ListingController(Controller):
         if_match: IfMatch = None,
     ) -> Response[Listing]:
         """Change fields of a listing of the acting organisation; send `If-Match` with its `ETag`."""
-        return _tagged(await service.update_listing(conn, principal, listing_id, data, if_match))
+        return tagged(await service.update_listing(conn, principal, listing_id, data, if_match))
 
 
 class OrganisationListingController(Controller):

@@ -18,7 +18,7 @@ from api.errors import (
     RequestValidationError,
     UnauthorizedError,
 )
-from api.http import IfMatch, LimitQuery, etag
+from api.http import IfMatch, LimitQuery, tagged
 from api.networks import service
 from api.openapi import BEARER, UPDATE_ERRORS, problem_responses
 from schemas.networks import Network, NetworkCreate, NetworkUpdate, OperatorGrant, Zone, ZoneCreate
@@ -59,8 +59,7 @@ class NetworkController(Controller):
     ) -> Response[Network]:
         """Create a network. Platform administrators only; the slug must be unused."""
         network = await service.create_network(conn, principal, data)
-        headers = {"ETag": etag(network.version), "Location": f"{self.path}/{network.id}"}
-        return Response(network, status_code=201, headers=headers)
+        return tagged(network, 201, Location=f"{self.path}/{network.id}")
 
     @get(
         "/{network_id:uuid}",
@@ -73,7 +72,7 @@ class NetworkController(Controller):
     ) -> Response[Network]:
         """One network, public; its `ETag` is what `PATCH` expects in `If-Match`."""
         network = await service.get_network(conn, network_id)
-        return Response(network, headers={"ETag": etag(network.version)})
+        return tagged(network)
 
     @patch(
         "/{network_id:uuid}",
@@ -92,7 +91,7 @@ class NetworkController(Controller):
     ) -> Response[Network]:
         """Change a network's name, description or centre. Platform administrators only."""
         network = await service.update_network(conn, principal, network_id, data, if_match)
-        return Response(network, headers={"ETag": etag(network.version)})
+        return tagged(network)
 
     @get(
         "/{network_id:uuid}/zones",

@@ -17,7 +17,7 @@ from api.errors import (
     RequestValidationError,
     UnauthorizedError,
 )
-from api.http import IfMatch, etag
+from api.http import IfMatch, tagged
 from api.openapi import BEARER, UPDATE_ERRORS, problem_responses
 from api.organisations import service
 from api.organisations.service import InvitationGoneError
@@ -51,8 +51,7 @@ class OrganisationController(Controller):
     ) -> Response[Organisation]:
         """Register an organisation by its SIRET (checked, unique). The caller becomes its administrator."""
         organisation = await service.create_organisation(conn, principal, data)
-        headers = {"ETag": etag(organisation.version), "Location": f"{self.path}/{organisation.id}"}
-        return Response(organisation, status_code=201, headers=headers)
+        return tagged(organisation, 201, Location=f"{self.path}/{organisation.id}")
 
     @get(
         "/{organisation_id:uuid}",
@@ -69,7 +68,7 @@ class OrganisationController(Controller):
         """An organisation active in a network is public; before that only its people, the operators of
         networks it applied to and platform administrators see it (others get 404)."""
         organisation = await service.get_organisation(conn, principal, organisation_id)
-        return Response(organisation, headers={"ETag": etag(organisation.version)})
+        return tagged(organisation)
 
     @patch(
         "/{organisation_id:uuid}",
@@ -88,7 +87,7 @@ class OrganisationController(Controller):
     ) -> Response[Organisation]:
         """Change an organisation's profile. Its administrators only; send `If-Match` with its `ETag`."""
         organisation = await service.update_organisation(conn, principal, organisation_id, data, if_match)
-        return Response(organisation, headers={"ETag": etag(organisation.version)})
+        return tagged(organisation)
 
     @get(
         "/{organisation_id:uuid}/staff",

@@ -73,9 +73,15 @@ async def _facts(
     return facts
 
 
-async def _visible_facts(
+async def organisation_visibility(
     conn: Connection, principal: Principal, organisation_id: uuid.UUID, *, for_update: bool = False
 ) -> tuple[OrganisationFacts, bool]:
+    """The organisation's facts and whether `principal` may see it (`policy.organisation_visible`:
+    active in a network, or the caller's own, applied to a network the caller operates, or seen by a
+    platform admin); 404 when there is no such organisation. Features that act on an
+    organisation's behalf (its flows, synergies, payment account, staff) pass `visible` to their
+    policy check, so a caller who may not see the organisation gets the same 404 as for none;
+    `for_update` locks the organisation's row until the transaction ends."""
     facts = await _facts(conn, principal, organisation_id, for_update=for_update)
     try:
         policy.organisation_visible(principal, organisation_id, public=facts.public, operated=facts.operated)
@@ -99,7 +105,7 @@ async def update_organisation(
     data: OrganisationUpdate,
     if_match: str | None,
 ) -> Organisation:
-    facts, visible = await _visible_facts(conn, principal, organisation_id, for_update=True)
+    facts, visible = await organisation_visibility(conn, principal, organisation_id, for_update=True)
     policy.organisation_admin(principal, organisation_id, visible=visible)
     current = facts.organisation
     check_if_match(if_match, current.version)
@@ -114,7 +120,7 @@ async def update_organisation(
 
 
 async def list_staff(conn: Connection, principal: Principal, organisation_id: uuid.UUID) -> list[StaffMember]:
-    _, visible = await _visible_facts(conn, principal, organisation_id)
+    _, visible = await organisation_visibility(conn, principal, organisation_id)
     policy.organisation_member(principal, organisation_id, visible=visible)
     return await repository.list_staff(conn, organisation_id)
 
@@ -127,7 +133,7 @@ async def invite(
     conn: Connection, principal: Principal, organisation_id: uuid.UUID, data: InvitationCreate
 ) -> Invitation:
     """Invite someone by email; the answer carries the one-time token to send them."""
-    _, visible = await _visible_facts(conn, principal, organisation_id)
+    _, visible = await organisation_visibility(conn, principal, organisation_id)
     user = policy.organisation_admin(principal, organisation_id, visible=visible)
     token = secrets.token_urlsafe(32)
     invitation = await repository.insert_invitation(
@@ -146,7 +152,7 @@ async def get_invitation(
     conn: Connection, principal: Principal, organisation_id: uuid.UUID, invitation_id: uuid.UUID
 ) -> Invitation:
     """An invitation of the organisation, without its token, for the organisation's administrators."""
-    _, visible = await _visible_facts(conn, principal, organisation_id)
+    _, visible = await organisation_visibility(conn, principal, organisation_id)
     policy.organisation_admin(principal, organisation_id, visible=visible)
     invitation = await repository.get_invitation(conn, organisation_id, invitation_id)
     if invitation is None:

@@ -16,7 +16,7 @@ from api.auth import policy
 from api.auth.principal import Principal
 from api.db.pool import Connection
 from api.errors import NotFoundError
-from api.organisations.service import _visible_facts
+from api.organisations.service import organisation_visibility
 from api.payments import repository
 from api.payments.stripe_client import failure, require
 from schemas.payments import OnboardingLink, OnboardingLinkCreate, PaymentAccount
@@ -42,7 +42,7 @@ async def create_account(
 ) -> tuple[PaymentAccount, bool]:
     """Open the organisation's Express connected account (its administrators only); (account, created).
     An organisation has one: asking again answers the one it has."""
-    _, visible = await _visible_facts(conn, principal, organisation_id, for_update=True)
+    _, visible = await organisation_visibility(conn, principal, organisation_id, for_update=True)
     policy.organisation_admin(principal, organisation_id, visible=visible)
     existing = await repository.account(conn, organisation_id)
     if existing is not None:
@@ -69,7 +69,7 @@ async def create_account(
 
 async def get_account(conn: Connection, principal: Principal, organisation_id: uuid.UUID) -> PaymentAccount:
     """The organisation's connected account as Stripe last described it (its people only)."""
-    _, visible = await _visible_facts(conn, principal, organisation_id)
+    _, visible = await organisation_visibility(conn, principal, organisation_id)
     policy.organisation_member(principal, organisation_id, visible=visible)
     account = await repository.account(conn, organisation_id)
     if account is None:
@@ -85,7 +85,7 @@ async def onboarding_link(
     data: OnboardingLinkCreate,
 ) -> OnboardingLink:
     """A single-use link to Stripe's hosted onboarding of the organisation's account (administrators)."""
-    _, visible = await _visible_facts(conn, principal, organisation_id)
+    _, visible = await organisation_visibility(conn, principal, organisation_id)
     policy.organisation_admin(principal, organisation_id, visible=visible)
     account = await repository.account(conn, organisation_id)
     if account is None:

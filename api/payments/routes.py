@@ -27,7 +27,7 @@ from api.errors import (
     UnauthorizedError,
 )
 from api.http import IfMatch, etag
-from api.inputs import BODY_MEDIA_TYPES, query_instant
+from api.inputs import BODY_MEDIA_TYPES, DateFrom, DateTo, query_instant
 from api.openapi import BEARER, UPDATE_ERRORS, ProblemOperation, problem_responses
 from api.payments import accounts, report, service, webhooks
 from api.payments.service import NoPaymentError
@@ -39,7 +39,7 @@ from api.reservations import service as reservations
 from api.reservations.rules import PaymentsNotConfiguredError
 from api.transfers import payment as transfers
 from api.transfers.report import CSV_MEDIA_TYPE
-from api.transfers.routes import Accept, DateFrom, DateTo
+from api.transfers.routes import Accept
 from schemas.payments import (
     NetworkFees,
     NetworkFeesUpdate,

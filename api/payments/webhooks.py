@@ -148,6 +148,13 @@ async def apply_intent(conn: Connection, client: stripe.StripeClient, intent: st
     error = last_error(intent)
     succeeded = intent.status == "succeeded"
     captured = intent.amount_received if succeeded else 0
+    # The owner's row first, then the intent's, in the order every cancellation and expiry takes them:
+    # the other order deadlocks with a sweep expiring the owner while its payment arrives.
+    if stored.transfer_id is not None:
+        await transfers.get(conn, stored.transfer_id, for_update=True)
+    else:
+        assert stored.reservation_id is not None  # an intent is a reservation's or a transfer's
+        await reservations.get_for_update(conn, stored.reservation_id)
     await repository.update_intent(conn, intent.id, intent.status, error, captured or 0)
     if stored.transfer_id is not None:
         await transfer_payment.settle(conn, stored.transfer_id, succeeded, error)
@@ -155,7 +162,7 @@ async def apply_intent(conn: Connection, client: stripe.StripeClient, intent: st
         if transfer is not None and transfer.status == "cancelled":
             await refund_transfer(conn, client, transfer, "system")
         return
-    assert stored.reservation_id is not None  # an intent is a reservation's or a transfer's
+    assert stored.reservation_id is not None
     await settle(conn, stored.reservation_id, succeeded, error)
     if succeeded:
         reservation = await reservations.get(conn, stored.reservation_id)
@@ -165,7 +172,7 @@ async def apply_intent(conn: Connection, client: stripe.StripeClient, intent: st
 
 async def cancel_requested(pool: Pool, client: stripe.StripeClient | None) -> int:
     """Cancel at Stripe the PaymentIntents of reservations that expired or were cancelled unpaid, and
-    of transfers cancelled unpaid."""
+    of transfers cancelled unpaid or past their payment deadline."""
     if client is None:
         return 0
     async with pool.acquire() as conn:

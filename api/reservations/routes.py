@@ -9,7 +9,7 @@ import msgspec
 from litestar import Controller, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody
 from stripe import StripeClient
 
 from api.actions import ETAG, LOCATION, Action, with_actions
@@ -22,7 +22,8 @@ from api.errors import (
     RequestValidationError,
     UnauthorizedError,
 )
-from api.http import LimitQuery, etag
+from api.http import LimitQuery, tagged
+from api.inputs import instant_query
 from api.openapi import BEARER, problem_responses
 from api.payments.service import ProviderCannotTakePaymentsError
 from api.payments.stripe_client import PaymentProviderError, PaymentProviderUnavailableError
@@ -44,32 +45,8 @@ from schemas.reservations import (
     ReservationStatus,
 )
 
-# Read as text and parsed by the service, so that a bad value is reported as `query.from`, not under
-# the Python parameter's name.
-From = Annotated[
-    str | None,
-    QueryParameter(
-        name="from",
-        required=False,
-        description="Start of the window (RFC 3339, with a time zone).",
-        schema_extra={"format": "date-time"},
-    ),
-]
-To = Annotated[
-    str | None,
-    QueryParameter(
-        name="to",
-        required=False,
-        description="End of the window, exclusive (RFC 3339, with a time zone).",
-        schema_extra={"format": "date-time"},
-    ),
-]
-
-
-def _tagged(reservation: Reservation, status_code: int = 200, **headers: str) -> Response[Reservation]:
-    return Response(
-        reservation, status_code=status_code, headers={"ETag": etag(reservation.version), **headers}
-    )
+From = Annotated[str | None, instant_query("from", "Start of the window (RFC 3339, with a time zone).")]
+To = Annotated[str | None, instant_query("to", "End of the window, exclusive (RFC 3339, with a time zone).")]
 
 
 class ListingReservationController(Controller):
@@ -114,7 +91,7 @@ class ListingReservationController(Controller):
             conn, principal, listing_id, data, idempotency_key, payments_configured=state.payments_configured
         )
         extra = {"Idempotent-Replayed": "true"} if replayed else {}
-        return _tagged(reservation, 201, Location=f"/v1/reservations/{reservation.id}", **extra)
+        return tagged(reservation, 201, Location=f"/v1/reservations/{reservation.id}", **extra)
 
     @get(
         "/availability",
@@ -149,7 +126,7 @@ async def _act(
     stripe: StripeClient | None = None,
 ) -> Response[Reservation]:
     assert data is None or isinstance(data, ReservationDecline | ReservationCancel)
-    return _tagged(await service.act(conn, principal, reservation_id, action, data, if_match, stripe))
+    return tagged(await service.act(conn, principal, reservation_id, action, data, if_match, stripe))
 
 
 _ANY_TIME = (
@@ -261,4 +238,4 @@ class ReservationController(Controller):
         """A reservation of the acting organisation (as requester or provider) or of a network the caller
         operates, with its events and the actions the caller may take. Its `ETag` may be sent as
         `If-Match` with an action."""
-        return _tagged(await service.get_reservation(conn, principal, reservation_id))
+        return tagged(await service.get_reservation(conn, principal, reservation_id))

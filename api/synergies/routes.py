@@ -16,14 +16,14 @@ from api.actions import ETAG, LOCATION, Action, with_actions
 from api.auth.principal import Principal
 from api.db.pool import Connection
 from api.errors import ForbiddenError, NotFoundError, RequestValidationError, UnauthorizedError
-from api.http import InvalidCursorError, LimitQuery, etag
-from api.inputs import query_instant
+from api.http import InvalidCursorError, LimitQuery, tagged
+from api.inputs import DateFrom, DateTo, query_instant
 from api.lifecycle import IllegalTransitionError
 from api.openapi import BEARER, problem_responses
 from api.synergies import detect, report, service
 from api.synergies.lifecycle import SYNERGY
 from api.synergies.service import ExchangeTakenError, NotPoolingError, NotStartedError, NotUnderwayError
-from api.transfers.routes import Accept, DateFrom, DateTo
+from api.transfers.routes import Accept
 from schemas.pagination import Page
 from schemas.synergies import (
     DetectionResult,
@@ -43,10 +43,6 @@ from schemas.synergies import (
 )
 
 _LIST_ERRORS = (RequestValidationError, InvalidCursorError, UnauthorizedError, ForbiddenError, NotFoundError)
-
-
-def _tagged(synergy: Synergy, status_code: int = 200, **headers: str) -> Response[Synergy]:
-    return Response(synergy, status_code=status_code, headers={"ETag": etag(synergy.version), **headers})
 
 
 class NetworkSynergyController(Controller):
@@ -173,7 +169,7 @@ async def _act(
     data: msgspec.Struct | None,
     if_match: str | None,
 ) -> Response[Any]:
-    return _tagged(await service.act(conn, principal, synergy_id, action, data, if_match))
+    return tagged(await service.act(conn, principal, synergy_id, action, data, if_match))
 
 
 _OPERATOR = "An operator of the network"
@@ -228,7 +224,7 @@ class SynergyController(Controller):
     ) -> Response[Synergy]:
         """For the network's operators and the people of the organisations involved; 404 for anyone
         else. Its `ETag` may be sent as `If-Match` with an action."""
-        return _tagged(await service.get_synergy(conn, principal, synergy_id))
+        return tagged(await service.get_synergy(conn, principal, synergy_id))
 
     @post(
         "/{synergy_id:uuid}/notes",
@@ -276,7 +272,7 @@ class SynergyController(Controller):
     ) -> Response[Synergy]:
         """An operator links one `transfer_id` or `reservation_id` of the network to a synergy in
         progress; when that exchange completes (or if it has already), the synergy becomes `realised`."""
-        return _tagged(await service.link_exchange(conn, principal, synergy_id, data))
+        return tagged(await service.link_exchange(conn, principal, synergy_id, data))
 
     @post(
         "/{synergy_id:uuid}/outcomes",
@@ -304,4 +300,4 @@ class SynergyController(Controller):
         one), with a `note`; who declared it and when are recorded. The first one realises a synergy in
         progress. The funders' report sums them over the realised synergies."""
         synergy = await service.declare_outcome(conn, principal, synergy_id, data)
-        return _tagged(synergy, 201, Location=f"/v1/synergies/{synergy_id}")
+        return tagged(synergy, 201, Location=f"/v1/synergies/{synergy_id}")

@@ -16,7 +16,7 @@ from api.errors import ConflictError, ForbiddenError, NotFoundError, RequestVali
 from api.flows import repository as flows
 from api.http import check_if_match, decode_cursor, encode_cursor, invalid_cursor
 from api.networks.service import get_network
-from api.organisations.service import _visible_facts
+from api.organisations.service import organisation_visibility
 from api.synergies import repository
 from api.synergies.lifecycle import SYNERGY
 from schemas.pagination import Page
@@ -257,7 +257,7 @@ async def list_organisation_synergies(
 ) -> Page[Synergy]:
     """The synergies an organisation is involved in: for its people, and for the operators of its
     networks (those of the networks they operate)."""
-    _, visible = await _visible_facts(conn, principal, organisation_id)
+    _, visible = await organisation_visibility(conn, principal, organisation_id)
     networks = await flows.member_of(conn, organisation_id)
     shown = policy.flows_of_organisation(principal, organisation_id, networks, visible=visible)
     return await _page(

@@ -4,11 +4,15 @@ Actors: `giver` and `taker` are the two organisations; `initiator` is whichever 
 taker) or proposed (a giver answering a need), `recipient` the other one; `operator` an operator of
 the transfer's network. Callers, messages and recorded events only ever say giver, taker or operator:
 `plays` and `party` translate initiator and recipient for one transfer. `system` is the payment
-provider: its `pay` has no route, a verified Stripe webhook (or reconciliation) takes it.
+provider and the clock: its actions have no route; a verified Stripe webhook (or reconciliation)
+takes `pay`, the sweep takes `expire`.
 
 A transfer of a priced offer (`fixed` or `per_unit`; not free, not negotiable) is paid by the taker
 before it can be scheduled: accepting it opens its PaymentIntent and it waits in `awaiting_payment`
-until Stripe says the payment succeeded. Cancelled once paid, it is refunded in full.
+until Stripe says the payment succeeded, at the latest until its `payment_due_at`
+(TRANSFER_PAYMENT_HOURS after the accept): past it the sweep cancels it. A payment Stripe reports
+before the sweep has run is applied all the same (the money is taken); one reported after is
+refunded in full, as is a transfer cancelled once paid.
 
 from             action           actor     to               guard / effect
 -                request          initiator requested        the offer is published and has the quantity; a
@@ -21,6 +25,9 @@ requested        accept           recipient awaiting_payment priced offer; idem,
 requested        decline          recipient declined
 requested        cancel           initiator cancelled
 awaiting_payment pay              system    paid             the payment succeeded at Stripe
+awaiting_payment expire           system    cancelled        not paid by `payment_due_at` (the sweep); the
+                                                             quantity returns; the PaymentIntent is
+                                                             cancelled at Stripe after commit
 awaiting_payment cancel           giver     cancelled        the quantity returns; the PaymentIntent is
                                                              cancelled at Stripe after commit
 awaiting_payment cancel           taker     cancelled        (idem)
@@ -65,6 +72,7 @@ TRANSFER: Lifecycle[TransferStatus] = Lifecycle(
         Transition("requested", "decline", "recipient", "declined"),
         Transition("requested", "cancel", "initiator", "cancelled"),
         Transition("awaiting_payment", "pay", SYSTEM, "paid"),
+        Transition("awaiting_payment", "expire", SYSTEM, "cancelled"),
         Transition("awaiting_payment", "cancel", "giver", "cancelled"),
         Transition("awaiting_payment", "cancel", "taker", "cancelled"),
         Transition("accepted", "schedule", "giver", "scheduled"),

@@ -23,7 +23,9 @@ async def settle(conn: Connection, transfer_id: uuid.UUID, succeeded: bool, fail
         return
     if succeeded:
         step = TRANSFER.step(transfer.status, "pay", SYSTEM)
-        await repository.update(conn, transfer.id, step.to_status, {"payment_failure": None})
+        await repository.update(
+            conn, transfer.id, step.to_status, {"payment_failure": None, "payment_due_at": None}
+        )
         await repository.insert_event(
             conn, transfer.id, "pay", transfer.status, step.to_status, None, SYSTEM, None
         )

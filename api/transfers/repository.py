@@ -23,7 +23,7 @@ COLUMNS = """t.id, t.network_id, t.listing_id, t.need_listing_id, t.giver_id, t.
     t.received_quantity, t.refused_quantity, t.refusal_reason, t.message, t.scheduled_for,
     t.transport_mode, t.vehicle_type, t.distance_km, t.carrier, t.tracking_form_ref, t.replaced_site_km,
     t.replaced_trips, t.reason, t.version, t.created_at, t.updated_at, t.amount_cents, t.fee_cents,
-    t.currency, t.unit_price_cents, t.payment_failure,
+    t.currency, t.unit_price_cents, t.payment_failure, t.payment_due_at,
     (SELECT p.dispute_status FROM payment_intents p WHERE p.transfer_id = t.id AND p.status <> 'canceled')
         AS payment_dispute"""
 
@@ -145,6 +145,24 @@ async def update(
         status,
         *(fields[name] for name in names),
     )
+
+
+async def payment_deadline(conn: Connection, hours: int) -> datetime:
+    """The deadline of a payment asked for now: `hours` after this transaction's clock."""
+    due: datetime = await conn.fetchval("SELECT now() + make_interval(hours => $1)", hours)
+    return due
+
+
+async def lock_unpaid_past_deadline(conn: Connection, limit: int) -> list[Transfer]:
+    """Transfers awaiting payment past their deadline, locked; those another transaction holds (a
+    payment being applied, a party cancelling, another sweep) are skipped, not waited for."""
+    rows = await conn.fetch(
+        f"""SELECT {COLUMNS} FROM transfers t
+            WHERE t.status = 'awaiting_payment' AND t.payment_due_at <= now()
+            ORDER BY t.payment_due_at LIMIT $1 FOR UPDATE SKIP LOCKED""",
+        limit,
+    )
+    return [_transfer(r) for r in rows]
 
 
 async def take_stock(conn: Connection, listing_id: uuid.UUID, quantity: Decimal) -> Decimal | None:

@@ -11,7 +11,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import Example
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 from litestar.response import Stream
 from stripe import StripeClient
 
@@ -20,8 +20,8 @@ from api.auth.principal import Principal
 from api.db.idempotency import IdempotencyKeyReusedError
 from api.db.pool import Connection
 from api.errors import ForbiddenError, NotFoundError, RequestValidationError, UnauthorizedError
-from api.http import LimitQuery, etag
-from api.inputs import query_instant
+from api.http import LimitQuery, tagged
+from api.inputs import DateFrom, DateTo, query_instant
 from api.openapi import BEARER, problem_responses
 from api.payments.service import ProviderCannotTakePaymentsError
 from api.payments.stripe_client import PaymentProviderError, PaymentProviderUnavailableError
@@ -62,26 +62,6 @@ IdempotencyKey = Annotated[
     ),
 ]
 Accept = Annotated[str | None, HeaderParameter(name="Accept", required=False)]
-# Read as text and parsed by `query_instant`, so that a bad value is reported as `query.from`.
-DateFrom = Annotated[
-    str | None,
-    QueryParameter(
-        name="from",
-        required=False,
-        description="Completed at or after (RFC 3339, 2000-01-01 to 2100-01-01 UTC).",
-        schema_extra={"format": "date-time"},
-    ),
-]
-DateTo = Annotated[
-    str | None,
-    QueryParameter(
-        name="to",
-        required=False,
-        description="Completed before (RFC 3339, 2000-01-01 to 2100-01-01 UTC).",
-        schema_extra={"format": "date-time"},
-    ),
-]
-
 _TOTAL = {
     "key": None,
     "transfers": 1,
@@ -142,11 +122,7 @@ class ListingTransferController(Controller):
             conn, principal, listing_id, data, idempotency_key, payments_configured=state.payments_configured
         )
         headers = {"Idempotent-Replayed": "true"} if replayed else {}
-        return _tagged(transfer, 201, Location=f"/v1/transfers/{transfer.id}", **headers)
-
-
-def _tagged(transfer: Transfer, status_code: int = 200, **headers: str) -> Response[Transfer]:
-    return Response(transfer, status_code=status_code, headers={"ETag": etag(transfer.version), **headers})
+        return tagged(transfer, 201, Location=f"/v1/transfers/{transfer.id}", **headers)
 
 
 async def _act(
@@ -158,8 +134,17 @@ async def _act(
     if_match: str | None,
     *,
     stripe: StripeClient | None = None,
+    payment_hours: int = service.PAYMENT_HOURS,
 ) -> Response[Transfer]:
-    return _tagged(await service.act(conn, principal, transfer_id, action, data, if_match, stripe))
+    return tagged(
+        await service.act(conn, principal, transfer_id, action, data, if_match, stripe, payment_hours)
+    )
+
+
+def provide_payment_hours(state: State) -> int:
+    """TRANSFER_PAYMENT_HOURS: how long a taker has to pay an accepted priced transfer."""
+    hours: int = state.get("transfer_payment_hours", service.PAYMENT_HOURS)
+    return hours
 
 
 # What a priced transfer's accept or refund may meet at Stripe (or without it, once payments are off).
@@ -256,7 +241,7 @@ ACTIONS = {
     act=_act,
     if_match=True,
     etag=True,
-    dependencies={"stripe": StripeClient | None},
+    dependencies={"stripe": StripeClient | None, "payment_hours": int},
 )
 class TransferController(Controller):
     path = "/v1/transfers"
@@ -302,7 +287,7 @@ class TransferController(Controller):
         """A transfer of the acting organisation or of a network the caller operates, with its events, the
         actions the caller may take and, once completed, its counted impact. Its `ETag` may be sent as
         `If-Match` with an action."""
-        return _tagged(await service.get_transfer(conn, principal, transfer_id))
+        return tagged(await service.get_transfer(conn, principal, transfer_id))
 
 
 class NetworkImpactController(Controller):

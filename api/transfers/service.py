@@ -5,12 +5,14 @@ can be scheduled (see `api.transfers.lifecycle`): its terms are copied when the 
 requested, the price follows the agreed quantity at accept, and the accept creates the
 PaymentIntent inside its transaction (`api.payments.service`), so a Stripe failure changes nothing.
 A `negotiable` price is agreed between the members, off the platform: the transfer goes as a free one.
+The taker has `payment_hours` (TRANSFER_PAYMENT_HOURS) from the accept to pay; `expire_unpaid`, run
+by the sweep, cancels the transfers still unpaid past that deadline.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -40,6 +42,12 @@ PAID_KINDS = frozenset({"fixed", "per_unit"})
 """Offers whose transfers are paid online; `free` and `negotiable` ones are not."""
 
 QUANTUM = Decimal("0.001")
+
+PAYMENT_HOURS = 72
+"""Hours a taker has to pay an accepted priced transfer, unless TRANSFER_PAYMENT_HOURS says."""
+
+SWEEP_BATCH = 200
+"""Transfers the sweep expires in one transaction."""
 
 
 class InsufficientQuantityError(ConflictError):
@@ -216,7 +224,9 @@ def _sent(body: msgspec.Struct | None) -> dict[str, Any]:
     return sent
 
 
-async def _effects(conn: Connection, transfer: Transfer, action: str, sent: dict[str, Any]) -> dict[str, Any]:
+async def _effects(
+    conn: Connection, transfer: Transfer, action: str, sent: dict[str, Any], payment_hours: int
+) -> dict[str, Any]:
     """The columns an action sets, after its guards; stock moves here, in the caller's transaction."""
     reason = sent.get("reason")
     if action == "accept":
@@ -230,6 +240,7 @@ async def _effects(conn: Connection, transfer: Transfer, action: str, sent: dict
             if price.amount_cents <= 0:
                 raise _invalid("body.quantity", "this quantity would cost less than a cent")
             fields.update(amount_cents=price.amount_cents, fee_cents=price.fee_cents)
+            fields["payment_due_at"] = await repository.payment_deadline(conn, payment_hours)
         left = await repository.take_stock(conn, transfer.listing_id, agreed)
         if left is None:
             listing_status, now = await repository.stock(conn, transfer.listing_id)
@@ -242,8 +253,9 @@ async def _effects(conn: Connection, transfer: Transfer, action: str, sent: dict
         await _announce_stock(conn, transfer.listing_id, left)
         return fields
     if action == "cancel" and transfer.status in HOLDS_STOCK and transfer.agreed_quantity is not None:
-        left = await repository.return_stock(conn, transfer.listing_id, transfer.agreed_quantity)
-        await _announce_stock(conn, transfer.listing_id, left)
+        await _return_stock(conn, transfer)
+    if action == "cancel" and transfer.status == "awaiting_payment":
+        return {"reason": reason, "payment_due_at": None}
     if action in ("decline", "cancel", "resolve_cancel"):
         return {"reason": reason}
     if action == "dispute":
@@ -273,6 +285,12 @@ async def _effects(conn: Connection, transfer: Transfer, action: str, sent: dict
         fields.update({k: sent[k] for k in ("replaced_site_km", "replaced_trips") if k in sent})
         return fields
     return dict(sent)  # complete: what the exchange replaced
+
+
+async def _return_stock(conn: Connection, transfer: Transfer) -> None:
+    assert transfer.agreed_quantity is not None  # what a transfer holding stock took
+    left = await repository.return_stock(conn, transfer.listing_id, transfer.agreed_quantity)
+    await _announce_stock(conn, transfer.listing_id, left)
 
 
 async def _plan(conn: Connection, transfer: Transfer, sent: dict[str, Any]) -> dict[str, Any]:
@@ -332,13 +350,14 @@ async def act(
     body: msgspec.Struct | None,
     if_match: str | None,
     stripe_client: stripe.StripeClient | None = None,
+    payment_hours: int = PAYMENT_HOURS,
 ) -> Transfer:
     """Apply one action of the transfer lifecycle for the caller's role, with its event and outbox row.
 
     Every transfer action comes here: the step `TRANSFER` allows from the status (409 otherwise, 403
     for the other party's action, 412 for a stale `If-Match`), then the action's effects. Accepting
-    a priced transfer creates its PaymentIntent with `stripe_client` before answering; cancelling a
-    paid one refunds it."""
+    a priced transfer creates its PaymentIntent with `stripe_client` before answering, to be paid
+    within `payment_hours`; cancelling a paid one refunds it."""
     transfer, roles = await _visible(conn, principal, transfer_id, lock=True)
     user = policy.authenticated(principal)
     if if_match is not None:
@@ -359,7 +378,7 @@ async def act(
         policy.transfer_requester(
             principal, await repository.membership_status(conn, transfer.network_id, acting)
         )
-    fields = await _effects(conn, transfer, action, _sent(body))
+    fields = await _effects(conn, transfer, action, _sent(body), payment_hours)
     await repository.update(conn, transfer.id, step.to_status, fields)
     reason = fields.get("reason") or fields.get("refusal_reason")
     await repository.insert_event(
@@ -380,6 +399,38 @@ async def act(
     elif step.to_status == "cancelled" and transfer.status in PAID:
         await refund_transfer(conn, stripe_client, transfer, role)
     return await get_transfer(conn, principal, transfer.id)
+
+
+async def expire_unpaid(conn: Connection, batch: int = SWEEP_BATCH) -> int:
+    """Cancel, as the system's `expire`, at most `batch` transfers still awaiting payment past their
+    `payment_due_at`: the quantity returns to the offer and the PaymentIntent is marked for cancelling
+    at Stripe once this commits (`api.payments.webhooks.cancel_requested`). Rows another transaction
+    holds are skipped, so a payment being applied is never waited on and never expired under it;
+    the caller commits. The number expired."""
+    overdue = await repository.lock_unpaid_past_deadline(conn, batch)
+    for transfer in overdue:
+        step = TRANSFER.step(transfer.status, "expire", SYSTEM)
+        assert transfer.payment_due_at is not None  # what the query selects on
+        reason = f"not paid by {transfer.payment_due_at.astimezone(UTC).isoformat(timespec='seconds')}"
+        await _return_stock(conn, transfer)
+        await repository.update(conn, transfer.id, step.to_status, {"reason": reason, "payment_due_at": None})
+        await repository.insert_event(
+            conn, transfer.id, "expire", transfer.status, step.to_status, None, SYSTEM, reason
+        )
+        await _announce(conn, transfer.id, step.to_status, "expire")
+        await payments.request_cancel(conn, transfer.id, of="transfer")
+    return len(overdue)
+
+
+async def expire_all_unpaid(conn: Connection) -> int:
+    """`expire_unpaid` one batch per transaction until none is left (what the sweeps run)."""
+    total = 0
+    while True:
+        async with conn.transaction():
+            expired = await expire_unpaid(conn)
+        total += expired
+        if expired < SWEEP_BATCH:
+            return total
 
 
 async def list_transfers(

@@ -20,7 +20,7 @@ from api.errors import (
     RequestValidationError,
     UnauthorizedError,
 )
-from api.http import IfMatch, LimitQuery, PreconditionRequiredError, etag
+from api.http import IfMatch, LimitQuery, PreconditionRequiredError, tagged
 from api.openapi import BEARER, problem_responses
 from api.webhooks import service
 from schemas.pagination import Page
@@ -36,10 +36,6 @@ from schemas.webhooks import (
 )
 
 MANAGE_ERRORS = (UnauthorizedError, ForbiddenError, NotFoundError)
-
-
-def _tagged(endpoint: WebhookEndpoint, status_code: int = 200, **headers: str) -> Response[WebhookEndpoint]:
-    return Response(endpoint, status_code=status_code, headers={"ETag": etag(endpoint.version), **headers})
 
 
 class WebhookEndpointController(Controller):
@@ -73,11 +69,7 @@ class WebhookEndpointController(Controller):
         endpoint = await service.create_endpoint(
             conn, principal, data, allow_insecure=state.webhook_allow_insecure
         )
-        return Response(
-            endpoint,
-            status_code=201,
-            headers={"ETag": etag(endpoint.version), "Location": f"{self.path}/{endpoint.id}"},
-        )
+        return tagged(endpoint, 201, Location=f"{self.path}/{endpoint.id}")
 
     @get(
         "/",
@@ -112,7 +104,7 @@ class WebhookEndpointController(Controller):
         endpoint_id: FromPath[uuid.UUID],
     ) -> Response[WebhookEndpoint]:
         """One endpoint, for those who manage it (others get 404). The secret is never shown again."""
-        return _tagged(await service.get_endpoint(conn, principal, endpoint_id))
+        return tagged(await service.get_endpoint(conn, principal, endpoint_id))
 
     @patch(
         "/{endpoint_id:uuid}",
@@ -138,7 +130,7 @@ class WebhookEndpointController(Controller):
         endpoint = await service.update_endpoint(
             conn, principal, endpoint_id, data, if_match, allow_insecure=state.webhook_allow_insecure
         )
-        return _tagged(endpoint)
+        return tagged(endpoint)
 
     @delete(
         "/{endpoint_id:uuid}",
@@ -176,7 +168,7 @@ class WebhookEndpointController(Controller):
         """A new secret, shown only in this answer. For `overlap_hours` (24 by default) the previous
         secret signs too: `webhook-signature` then carries both signatures, space separated."""
         endpoint = await service.rotate_secret(conn, principal, endpoint_id, data)
-        return Response(endpoint, headers={"ETag": etag(endpoint.version)})
+        return tagged(endpoint)
 
     @get(
         "/{endpoint_id:uuid}/attempts",

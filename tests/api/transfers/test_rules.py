@@ -40,7 +40,8 @@ async def _in_status(db: asyncpg.Connection, park: Park, status: str) -> uuid.UU
         await db.execute(
             """UPDATE transfers SET price_kind = 'per_unit', unit_price_cents = 200, currency = 'EUR',
                    fee_basis_points = 0, fee_fixed_cents = 0, amount_cents = 1000, fee_cents = 0,
-                   status = $2
+                   status = $2,
+                   payment_due_at = CASE WHEN $2 = 'awaiting_payment' THEN now() + interval '3 days' END
                WHERE id = $1""",
             transfer_id,
             status,
