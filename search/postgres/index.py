@@ -395,6 +395,12 @@ class SearchIndex:
         self._live_at = live
         return live
 
+    def unchanged_between(self, now_us: int) -> tuple[int, int | None]:
+        """From when until when (microseconds, None: no end) the positions alive and unexpired at
+        generation `self.generation` stay those at `now_us`."""
+        live = self._live(now_us)
+        return live.since, live.next_expiry
+
     def next_expiry(self, now_us: int) -> datetime | None:
         """The earliest `available_until` after `now_us` of a listing in the index: no search result
         loses a listing to expiry before then (search/postgres/cache.py `Catalogue`)."""
