@@ -458,11 +458,16 @@ class SearchIndex:
                 narrow(np.take(self.available_until.data, pos) > start)
             if query.quantity_at_least is not None:
                 narrow(self._at_least(pos, query.quantity_at_least))
-            if keep is not None:
-                pos = np.compress(keep, pos)
+            mask = keep if keep is not None else np.ones(len(pos), dtype=np.bool_)
             if query.near is not None and query.radius_km is not None:
-                pos = np.compress(self._within(pos, query.near, query.radius_km), pos)
-            candidates = _bitmap(pos)
+                tested = np.flatnonzero(mask)
+                mask[tested[~self._within(pos[tested], query.near, query.radius_km)]] = False
+            # A bitmap costs what it holds: of the kept and the removed, build the smaller.
+            removed = int(len(mask) - np.count_nonzero(mask))
+            if removed < len(mask) - removed:
+                candidates = candidates - _bitmap(pos[~mask])
+            else:
+                candidates = _bitmap(pos[mask])
 
         def all_but(excluded: FacetName | None) -> BitMap:
             result = candidates
