@@ -7,7 +7,7 @@ import asyncio
 import math
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import msgspec
@@ -19,22 +19,31 @@ from search.postgres import repository
 from search.postgres.cache import Catalogue, ResultCache
 from search.postgres.index import Found
 from search.postgres.keeper import IndexKeeper
-from search.postgres.repository import TSQUERY
+from search.postgres.repository import TERMS, Params, hits_json_sql, tsquery_of
 from search.postgres.text import query_words
 from search.postgres.tsquery import Node, UnsupportedError, parse
 from search.query import SearchQuery, Viewer
 
 HEALTH_TIMEOUT_S: Final = 2.0
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _HITS: Final = msgspec.json.Decoder(list[SearchHit])
 # What the index needs from PostgreSQL before it answers, in one round trip: the generation (is the
-# index behind?), the clock (expiry) and, with text, the tsquery expanded by PostgreSQL's analysis.
+# index behind?), the clock (expiry) and, with text, the query's words expanded by PostgreSQL's
+# analysis (repository.TERMS: the tsquery is `repository.tsquery_of` them).
 _STATE: Final = """SELECT g.value, g.changes_kept_after, now(),
-        (extract(epoch FROM now()) * 1000000)::int8 AS now_us, {tsquery} AS tsquery
+        (extract(epoch FROM now()) * 1000000)::int8 AS now_us, {terms} AS terms
     FROM search_generation g"""
-STATE_SQL: Final = _STATE.format(tsquery="NULL::text")
+STATE_SQL: Final = _STATE.format(terms="NULL::text[]")
 STATE_WITH_TEXT_SQL: Final = _STATE.format(
-    tsquery=f"(SELECT q.query::text FROM ({TSQUERY.format(words='$1')}) q)"  # noqa: S608
+    terms=f"(SELECT q.terms FROM ({TERMS.format(words='$1')}) q)"  # noqa: S608
 )
+# The optimistic answer's one statement: the page's rows (`{hits}`, visibility checked) and the
+# generation and clock they were read at, which must be those the index answered at.
+_CHECKED_PAGE: Final = """SELECT g.value, (extract(epoch FROM now()) * 1000000)::int8 AS now_us,
+        {hits} AS hits
+    FROM search_generation g"""
+# Expanded terms kept, for the words of the searches since the generation they were read at.
+TERMS_KEPT: Final = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +68,10 @@ class PostgresBackend:
         self.keeper = IndexKeeper(pool) if index else None
         self.computed_by_index = 0
         self.computed_in_sql = 0
+        self.answered_optimistically = 0
+        # (word, whether it is the query's last) -> its term, as expanded at `_terms_generation`.
+        self._terms: dict[tuple[str, bool], str] = {}
+        self._terms_generation = -1
 
     def start(self) -> None:
         """Start building the in-memory index, if this backend keeps one."""
@@ -66,6 +79,14 @@ class PostgresBackend:
             self.keeper.start()
 
     async def search(self, query: SearchQuery, viewer: Viewer) -> SearchResult:
+        if (
+            self.keeper is not None
+            and self.keeper.index is not None
+            and (self.cache is None or (query, viewer) not in self.cache)
+        ):
+            result = await self._optimistic(query, viewer)
+            if result is not None:
+                return result
         if self.cache is None:
             return await self._compute(query, viewer)
         started = time.perf_counter()
@@ -134,24 +155,69 @@ class PostgresBackend:
                 found = await repository.summary(conn, query, viewer, words)
                 tsquery = found.tsquery
             hits = await repository.hits_json(conn, found.ids, query, viewer, tsquery)
-        total = min(found.total, TOTAL_HITS_BOUND)
-        return SearchResult(
-            hits=_HITS.decode(hits),
-            facet_distribution=found.facets,
-            total_hits=total,
-            total_hits_exact=found.total <= TOTAL_HITS_BOUND,
-            page=query.page,
-            hits_per_page=query.hits_per_page,
-            total_pages=math.ceil(total / query.hits_per_page),
-            processing_time_ms=round((time.perf_counter() - started) * 1000),
-            backend="postgres",
-        )
+        return _result(query, found, hits, started)
 
-    @staticmethod
-    async def _read_state(conn: Connection, words: list[str]) -> Any:
+    async def _optimistic(self, query: SearchQuery, viewer: Viewer) -> SearchResult | None:
+        """The search answered from the index as it is, with its page's rows read in one statement
+        with the generation and clock of their snapshot; None (nothing kept) unless those are what
+        the index answered at. With text, the words' terms are those expanded at that generation:
+        the typo vocabulary (search_words) only changes with listings, which bump the generation."""
+        assert self.keeper is not None
+        index = self.keeper.index
+        if index is None:
+            return None
+        started = time.perf_counter()
+        words = query_words(query.text)
+        generation = index.generation
+        tsquery: str | None = None
+        text: Node | None = None
+        if words:
+            if self._terms_generation != generation:
+                return None
+            last = len(words) - 1
+            terms = [self._terms.get((word, i == last)) for i, word in enumerate(words)]
+            if None in terms:
+                return None
+            tsquery = tsquery_of([t for t in terms if t is not None])
+            try:
+                text = parse(tsquery)
+            except UnsupportedError:
+                return None
+        now_us = time.time_ns() // 1000
+        found = index.search(query, viewer, now_us, text)
+        since, until = index.unchanged_between(now_us)
+        p = Params()
+        hits_sql = f"({hits_json_sql(p, found.ids, query, viewer, tsquery)})" if found.ids else "'[]'"
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow(_CHECKED_PAGE.format(hits=hits_sql), *p.values)
+        assert row is not None  # search_generation holds its one row from migration 0011 on
+        at = row["now_us"]
+        if row["value"] != generation or at < since or (until is not None and at >= until):
+            return None
+        self.computed_by_index += 1
+        self.answered_optimistically += 1
+        result = _result(query, found, row["hits"].encode(), started)
+        if self.cache is not None:
+            self.cache.stats.misses += 1
+            self.cache.store((query, viewer), Catalogue(generation, _datetime(until)), result)
+        return result
+
+    async def _read_state(self, conn: Connection, words: list[str]) -> Any:
         state = await (conn.fetchrow(STATE_WITH_TEXT_SQL, words) if words else conn.fetchrow(STATE_SQL))
         assert state is not None  # search_generation holds its one row from migration 0011 on
+        if words and state["terms"] is not None:
+            self._keep_terms(state["value"], words, state["terms"])
         return state
+
+    def _keep_terms(self, generation: int, words: list[str], terms: list[str]) -> None:
+        if generation < self._terms_generation:
+            return
+        if generation > self._terms_generation or len(self._terms) >= TERMS_KEPT:
+            self._terms.clear()
+            self._terms_generation = generation
+        last = len(words) - 1
+        for i, (word, term) in enumerate(zip(words, terms, strict=True)):
+            self._terms[word, i == last] = term
 
     async def _answer(
         self, conn: Connection, state: Any, query: SearchQuery, viewer: Viewer, words: list[str]
@@ -159,11 +225,13 @@ class PostgresBackend:
         """The summary from the in-memory index, brought up to the generation of `state` first; None
         when it cannot answer (not built yet, rebuilding, or a tsquery it does not evaluate)."""
         assert self.keeper is not None
-        tsquery: str | None = state["tsquery"]
+        terms: list[str] | None = state["terms"]
+        tsquery: str | None = None
         text: Node | None = None
         if words:
-            if tsquery is None:
+            if terms is None:
                 return None
+            tsquery = tsquery_of(terms)
             try:
                 text = parse(tsquery)
             except UnsupportedError:
@@ -209,3 +277,24 @@ class PostgresBackend:
         """Stop a build under way; the pool belongs to the application."""
         if self.keeper is not None:
             await self.keeper.close()
+
+
+def _result(
+    query: SearchQuery, found: Found | repository.Summary, hits: bytes, started: float
+) -> SearchResult:
+    total = min(found.total, TOTAL_HITS_BOUND)
+    return SearchResult(
+        hits=_HITS.decode(hits),
+        facet_distribution=found.facets,
+        total_hits=total,
+        total_hits_exact=found.total <= TOTAL_HITS_BOUND,
+        page=query.page,
+        hits_per_page=query.hits_per_page,
+        total_pages=math.ceil(total / query.hits_per_page),
+        processing_time_ms=round((time.perf_counter() - started) * 1000),
+        backend="postgres",
+    )
+
+
+def _datetime(microseconds: int | None) -> datetime | None:
+    return None if microseconds is None else _EPOCH + timedelta(microseconds=microseconds)

@@ -69,6 +69,13 @@ class ResultCache:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def __contains__(self, key: Key) -> bool:
+        return key in self._entries
+
+    def store(self, key: Key, catalogue: Catalogue, result: SearchResult) -> None:
+        """Keep `result`, computed at exactly `catalogue` (see `Catalogue`)."""
+        self._put(key, catalogue, result)
+
     def get(self, key: Key, now: datetime) -> Entry | None:
         """The entry of `key` unless it has expired, whatever its generation."""
         entry = self._entries.get(key)

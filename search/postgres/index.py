@@ -395,6 +395,12 @@ class SearchIndex:
         self._live_at = live
         return live
 
+    def unchanged_between(self, now_us: int) -> tuple[int, int | None]:
+        """From when until when (microseconds, None: no end) the positions alive and unexpired at
+        generation `self.generation` stay those at `now_us`."""
+        live = self._live(now_us)
+        return live.since, live.next_expiry
+
     def next_expiry(self, now_us: int) -> datetime | None:
         """The earliest `available_until` after `now_us` of a listing in the index: no search result
         loses a listing to expiry before then (search/postgres/cache.py `Catalogue`)."""
@@ -452,11 +458,16 @@ class SearchIndex:
                 narrow(np.take(self.available_until.data, pos) > start)
             if query.quantity_at_least is not None:
                 narrow(self._at_least(pos, query.quantity_at_least))
-            if keep is not None:
-                pos = np.compress(keep, pos)
+            mask = keep if keep is not None else np.ones(len(pos), dtype=np.bool_)
             if query.near is not None and query.radius_km is not None:
-                pos = np.compress(self._within(pos, query.near, query.radius_km), pos)
-            candidates = _bitmap(pos)
+                tested = np.flatnonzero(mask)
+                mask[tested[~self._within(pos[tested], query.near, query.radius_km)]] = False
+            # A bitmap costs what it holds: of the kept and the removed, build the smaller.
+            removed = int(len(mask) - np.count_nonzero(mask))
+            if removed < len(mask) - removed:
+                candidates = candidates - _bitmap(pos[~mask])
+            else:
+                candidates = _bitmap(pos[mask])
 
         def all_but(excluded: FacetName | None) -> BitMap:
             result = candidates

@@ -61,6 +61,20 @@ TSQUERY: Final = f"""SELECT string_agg('(' || t.term || ')', ' & ' ORDER BY t.i)
               FROM unnest({{words}}::text[]) WITH ORDINALITY AS u(word, i)) w
     ) t"""
 
+# The same expansion, one term a word (TSQUERY is these terms in parentheses joined by " & "): the
+# term of a word depends only on the word, whether it is the last one, and the typo vocabulary.
+TERMS: Final = TSQUERY.replace(
+    "string_agg('(' || t.term || ')', ' & ' ORDER BY t.i)::tsquery AS query",
+    "array_agg(t.term ORDER BY t.i) AS terms",
+)
+assert TERMS != TSQUERY
+
+
+def tsquery_of(terms: Sequence[str]) -> str:
+    """The tsquery TSQUERY builds from `terms`, as the text it casts to `tsquery`."""
+    return " & ".join(f"({term})" for term in terms)
+
+
 # Each facet: the value it counts, and its filter with `{p}` for the parameter.
 FACET_VALUE: Final[dict[FacetName, str]] = {
     "direction": "l.direction",
@@ -335,6 +349,14 @@ async def hits_json(
     if not ids:
         return b"[]"
     p = Params()
+    text: str = await conn.fetchval(hits_json_sql(p, ids, query, viewer, tsquery), *p.values)
+    return text.encode()
+
+
+def hits_json_sql(
+    p: Params, ids: list[uuid.UUID], query: SearchQuery, viewer: Viewer, tsquery: str | None
+) -> str:
+    """The statement of `hits_json`, its parameters added to `p` (it can be a scalar subquery)."""
     pairs = [HIT_JSON]
     ids_param = p.add(ids)
     where = visible(p, viewer)
@@ -347,13 +369,11 @@ async def hits_json(
         description = _MARKED.format(column="l.description", q=q, options=options)
         pairs.append(f"'highlights', json_build_object('title', {title}, 'description', {description})")
     objects = f"json_agg(json_build_object({', '.join(pairs)}) ORDER BY page.position)"
-    sql = f"""SELECT coalesce({objects}, '[]')::text
+    return f"""SELECT coalesce({objects}, '[]')::text
         FROM unnest({ids_param}::uuid[]) WITH ORDINALITY AS page(id, position)
         JOIN listings l ON l.id = page.id
         JOIN organisations o ON o.id = l.organisation_id
         WHERE {where}"""
-    text: str = await conn.fetchval(sql, *p.values)
-    return text.encode()
 
 
 # The result cache's reads and upkeep (search/postgres/cache.py, migration 0011).

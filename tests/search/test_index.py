@@ -207,3 +207,24 @@ async def test_a_change_the_log_cannot_name_rebuilds_the_index(
     assert indexed.keeper.builds == 2
     assert await ids(indexed, "palettes") == set()
     assert world.ids  # the world was loaded before the truncation
+
+
+async def test_a_search_is_answered_in_one_statement_until_a_commit_widens_its_words(
+    db: asyncpg.Connection, indexed: PostgresBackend
+) -> None:
+    """The words' terms are kept at the generation they were expanded at: after a commit that brings
+    a word one typo away into the vocabulary, the search expands them again and finds the listing."""
+    world = await dataset.load(db)
+    await indexed.refresh()
+    assert await ids(indexed, "zorglux") == set()
+    assert indexed.answered_optimistically == 0  # the words were never expanded
+    assert await ids(indexed, "zorglux") == set()
+    assert await ids(indexed, "") != set()
+    assert indexed.answered_optimistically == 2
+    new = await dataset.insert(db, world, Spec("z", "A", "N1", "Zorglub en vrac", days_ago=0))
+    assert str(new) in await ids(indexed, "")  # brings the index to the commit, not the terms
+    assert await ids(indexed, "zorglux") == {str(new)}
+    assert indexed.answered_optimistically == 2
+    assert await ids(indexed, "zorglux") == {str(new)}
+    assert indexed.answered_optimistically == 3
+    assert indexed.computed_in_sql == 0
