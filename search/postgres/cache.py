@@ -91,8 +91,18 @@ class ResultCache:
         run: Callable[[], Awaitable[SearchResult]],
     ) -> SearchResult:
         """`run()`'s result, stored under the catalogue read just before it; a search of the same
-        key already running at that generation is awaited instead of run twice."""
+        key already running at that generation is awaited instead of run twice, and one that ended
+        while this caller waited (for a connection, for the catalogue) is served as stored."""
         catalogue = await read_catalogue()
+        done = self._entries.get(key)
+        # Computed at this very catalogue: the same listings and, the expiry being the same, none
+        # of them expired since (an expiry that passed would have moved `next_expiry` on).
+        if done is not None and (done.generation, done.expires) == (
+            catalogue.generation,
+            catalogue.next_expiry,
+        ):
+            self._entries.move_to_end(key)
+            return done.result
         flight = (key, catalogue.generation)
         running = self._running.get(flight)
         if running is not None:

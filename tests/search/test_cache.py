@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -125,6 +126,32 @@ async def test_concurrent_misses_of_one_search_compute_it_once(db: asyncpg.Conne
     results = await asyncio.gather(*(labels(backend, world) for _ in range(8)))
     assert all(r == results[0] for r in results)
     assert backend.computed == 1
+
+
+async def test_a_miss_that_waited_while_the_same_search_ended_is_served_what_it_stored() -> None:
+    """The late caller of a burst: its computation starts after the first one ended (it waited for
+    a connection), at the same catalogue; it gets the stored result, and a moved expiry does not."""
+    cache = ResultCache(max_entries=4)
+    key = (SearchQuery(text="palettes"), ANONYMOUS)
+    expiry = datetime.now(UTC) + timedelta(minutes=1)
+    runs = 0
+
+    async def run() -> SearchResult:
+        nonlocal runs
+        runs += 1
+        return msgspec.structs.replace(EMPTY, total_hits=runs)
+
+    def at(next_expiry: datetime | None) -> Callable[[], Awaitable[Catalogue]]:
+        async def catalogue() -> Catalogue:
+            return Catalogue(7, next_expiry)
+
+        return catalogue
+
+    first = await cache.compute(key, at(expiry), run)
+    assert await cache.compute(key, at(expiry), run) == first
+    assert runs == 1
+    later = await cache.compute(key, at(expiry + timedelta(minutes=1)), run)  # the first expiry passed
+    assert (runs, later.total_hits) == (2, 2)
 
 
 async def test_the_cache_keeps_the_most_recently_used_entries() -> None:
