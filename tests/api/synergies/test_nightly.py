@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import asyncpg
 import msgspec
@@ -42,6 +43,33 @@ async def test_each_network_is_detected_once_a_day(
     await db.execute("UPDATE synergy_detection_runs SET ran_at = now() - interval '25 hours'")
     assert await detect_due(pool) == {park.network: 0}  # due again; nothing new to propose
     assert await _count(db) == 1
+
+
+async def test_a_failed_run_is_logged_and_tried_again_an_hour_later_not_at_every_sweep(
+    client: AsyncTestClient[RequestContext],
+    park: Park,
+    db: asyncpg.Connection,
+    database_url: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await pallets(client, park)
+    slow = await create_pool(database_url, min_size=1, max_size=2, statement_timeout_s=1)
+    try:
+        async with db.transaction():
+            # Writes to synergies wait behind this lock until the detection's statement times out.
+            await db.execute("LOCK TABLE synergies IN EXCLUSIVE MODE")
+            assert await detect_due(slow) == {}
+        assert "detection failed for network" in caplog.text
+        assert await detect_due(slow) == {}  # not hammered again at the next sweep
+        due_in = await db.fetchval(
+            "SELECT ran_at + interval '1 day' - now() FROM synergy_detection_runs WHERE network_id = $1",
+            park.network,
+        )
+        assert timedelta(minutes=59) < due_in <= timedelta(hours=1)
+        await db.execute("UPDATE synergy_detection_runs SET ran_at = ran_at - interval '1 hour'")
+        assert await detect_due(slow) == {park.network: 1}
+    finally:
+        await slow.close()
 
 
 async def test_an_operators_run_counts_as_the_days_run(
