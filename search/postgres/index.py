@@ -11,7 +11,12 @@ sort. What depends on the clock (expiry, `available_on`) is evaluated at query t
 
 A listing changed is given a new position; the old one leaves `alive` (every result is within it),
 so an update costs only appends. `rank` orders positions as `published_at DESC NULLS LAST, id DESC`
-does: relevance and `newest` sort on it.
+does: relevance and `newest` sort on it. A build lays the positions out in rank order, and a listing
+published since lands at the end, where it ranks: a page is then the last positions of a bitmap,
+with only those appended out of order (`misplaced`: an older listing updated) sorted.
+
+A radius filter takes the cells of a grid (search/postgres/grid.py) its circle covers whole and
+measures only the positions of the cells it crosses.
 
 The index is current up to `generation` (migration 0011): search/postgres/keeper.py brings it up to
 date from the change log before a search is answered from it.
@@ -34,6 +39,7 @@ import numpy.typing as npt
 from pyroaring import BitMap
 
 from schemas.search import FacetName
+from search.postgres.grid import Grid
 from search.postgres.repository import EARTH_RADIUS_KM, facet_filters
 from search.postgres.tsquery import All, Lexeme, Node
 from search.postgres.tsquery import Any as AnyOf
@@ -50,7 +56,6 @@ NO_TIME_AFTER: Final = np.iinfo(np.int64).max
 MICROSECONDS_PER_DAY: Final = 86_400_000_000
 _EPOCH_DAY: Final = 719_163  # date(1970, 1, 1).toordinal()
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_TITLE_FIRST: Final = float(2**40)
 # A facet of at most this many values is counted by bitmap intersections, a larger one by bincount.
 _COUNT_BY_BITMAP: Final = 64
 # Rounding of a dot product of unit vectors, with a wide margin: cosines this close to the bound are
@@ -75,6 +80,8 @@ ROWS_SQL: Final = """SELECT l.id,
     FROM listings l"""
 CANDIDATES: Final = """WHERE l.status = 'published' AND l.member_active
     AND (l.available_quantity IS NULL OR l.available_quantity > 0)"""
+# A build reads the candidates lowest rank first, so that positions are in rank order.
+RANK_ORDER: Final = "ORDER BY l.published_at NULLS FIRST, l.id"
 
 
 class Column:
@@ -258,7 +265,11 @@ class SearchIndex:
         self.id_high = Column(np.uint64)
         self.id_low = Column(np.uint64)
         self.rank = Column(np.float64)
+        self.grid = Grid()
         self.top_rank = -1.0
+        self.misplaced = BitMap()
+        """Live positions out of rank order: every other one ranks above every lower position."""
+        self._ordered_top = -1.0
         self._live_at: Live | None = None
 
     def __len__(self) -> int:
@@ -322,8 +333,10 @@ class SearchIndex:
         for name in FACETS:
             codes[name].extend(values[name], start)
         latitudes = [row["latitude"] for row in rows]
+        longitudes = [row["longitude"] for row in rows]
         self.latitude.extend(latitudes)
-        self.longitude.extend([row["longitude"] for row in rows])
+        self.longitude.extend(longitudes)
+        self.grid.add(start, latitudes, longitudes)
         vectors = [unit_vector(row["latitude"], row["longitude"]) for row in rows]
         self.x.extend([v[0] for v in vectors])
         self.y.extend([v[1] for v in vectors])
@@ -335,6 +348,12 @@ class SearchIndex:
         self.id_high.extend([row["id"].int >> 64 for row in rows])
         self.id_low.extend([row["id"].int & 0xFFFF_FFFF_FFFF_FFFF for row in rows])
         self.rank.extend(ranks)
+        if not rerank:
+            for offset, rank in enumerate(ranks):
+                if rank > self._ordered_top:
+                    self._ordered_top = rank
+                else:
+                    self.misplaced.add(start + offset)
         self.alive.update(range(start, len(self.ids)))
         self.documents.add(documents)
         self.titles.add(titles)
@@ -354,6 +373,10 @@ class SearchIndex:
         order = np.lexsort((self.id_low.data[alive], self.id_high.data[alive], self.published.data[alive]))
         self.rank.data[alive[order]] = np.arange(len(alive), dtype=np.float64)
         self.top_rank = float(len(alive) - 1)
+        ranks = self.rank.data[alive]
+        highest = np.maximum.accumulate(ranks) if len(alive) else ranks
+        self.misplaced = _bitmap(alive[ranks < highest])
+        self._ordered_top = float(highest[-1]) if len(alive) else -1.0
 
     def remove(self, listing: uuid.UUID) -> int | None:
         position = self.position_of.pop(listing, None)
@@ -443,31 +466,18 @@ class SearchIndex:
                 counted[name] = codes.matching(lookup)
             else:
                 candidates = candidates & codes.matching(lookup)
-        numeric = query.available_on is not None or query.quantity_at_least is not None
-        if numeric or (query.near is not None and query.radius_km is not None):
+        if query.near is not None and query.radius_km is not None:
+            candidates = self._within_radius(candidates, query.near, query.radius_km)
+        if query.available_on is not None or query.quantity_at_least is not None:
             pos = self.positions(candidates)
-            keep: npt.NDArray[np.bool_] | None = None
-
-            def narrow(mask: npt.NDArray[np.bool_]) -> None:
-                nonlocal keep
-                keep = mask if keep is None else keep & mask
-
+            mask = np.ones(len(pos), dtype=np.bool_)
             if query.available_on is not None:
                 start = (query.available_on.toordinal() - _EPOCH_DAY) * MICROSECONDS_PER_DAY
-                narrow(np.take(self.available_from.data, pos) < start + MICROSECONDS_PER_DAY)
-                narrow(np.take(self.available_until.data, pos) > start)
+                mask &= self.available_from.data.take(pos) < start + MICROSECONDS_PER_DAY
+                mask &= self.available_until.data.take(pos) > start
             if query.quantity_at_least is not None:
-                narrow(self._at_least(pos, query.quantity_at_least))
-            mask = keep if keep is not None else np.ones(len(pos), dtype=np.bool_)
-            if query.near is not None and query.radius_km is not None:
-                tested = np.flatnonzero(mask)
-                mask[tested[~self._within(pos[tested], query.near, query.radius_km)]] = False
-            # A bitmap costs what it holds: of the kept and the removed, build the smaller.
-            removed = int(len(mask) - np.count_nonzero(mask))
-            if removed < len(mask) - removed:
-                candidates = candidates - _bitmap(pos[~mask])
-            else:
-                candidates = _bitmap(pos[mask])
+                mask &= self._at_least(pos, query.quantity_at_least)
+            candidates = self._kept(candidates, pos, mask)
 
         def all_but(excluded: FacetName | None) -> BitMap:
             result = candidates
@@ -481,9 +491,30 @@ class SearchIndex:
             name: self.codes[name].count(everything if name not in counted else all_but(name))
             for name in dict.fromkeys(query.facets)
         }
-        selected = self.positions(everything)
-        page = self._page(selected, query, title)
-        return Found([self.ids[p] for p in page], len(selected), facets)
+        page = self._page(everything, query, title)
+        return Found([self.ids[p] for p in page], len(everything), facets)
+
+    def _within_radius(self, candidates: BitMap, near: Point, radius: float) -> BitMap:
+        """The candidates within `radius` km of `near`: those of the grid's cells wholly inside, and
+        of the cells the circle crosses those measured."""
+        if radius / EARTH_RADIUS_KM >= math.pi:
+            return candidates
+        inside, edge = self.grid.split(near, radius)
+        measured = candidates & edge
+        within = candidates & inside
+        if not measured:
+            return within
+        pos = self.positions(measured)
+        return within | _bitmap(pos[self._within(pos, near, radius)])
+
+    @staticmethod
+    def _kept(candidates: BitMap, pos: npt.NDArray[np.intp], mask: npt.NDArray[np.bool_]) -> BitMap:
+        """The candidates at `pos` where `mask` holds: a bitmap costs what it holds, so of the kept and
+        the removed the smaller is built."""
+        removed = int(len(mask) - np.count_nonzero(mask))
+        if removed < len(mask) - removed:
+            return candidates - _bitmap(pos[~mask])
+        return _bitmap(pos[mask])
 
     def _at_least(self, pos: npt.NDArray[np.intp], least: Decimal) -> npt.NDArray[np.bool_]:
         """amount >= least, exactly: a float order is the decimal order except where the floats are
@@ -527,10 +558,19 @@ class SearchIndex:
             within[i] = self._exact_km(int(pos[i]), near) <= radius
         return within
 
-    def _page(self, selected: npt.NDArray[np.intp], query: SearchQuery, title: BitMap | None) -> list[int]:
+    def _page(self, everything: BitMap, query: SearchQuery, title: BitMap | None) -> list[int]:
         wanted = query.offset + query.hits_per_page
-        if len(selected) == 0 or query.offset >= len(selected):
+        if query.offset >= len(everything):
             return []
+        if query.sort in ("relevance", "newest"):
+            if title is None or query.sort == "newest":
+                return self._top(everything, wanted)[query.offset :]
+            first = title & everything
+            page = self._top(first, wanted)
+            if len(page) < wanted:
+                page += self._top(everything - first, wanted - len(page))
+            return page[query.offset :]
+        selected = self.positions(everything)
         if query.sort == "distance":
             assert query.near is not None
             # The nearest by dot product, with every position as near as the last of the page
@@ -544,22 +584,26 @@ class SearchIndex:
                 (self._exact_km(int(p), query.near), self.ids[p], int(p)) for p in selected[group]
             )
             return [p for _, _, p in measured[query.offset : wanted]]
-        if query.sort == "quantity":
-            amounts = self.amount.data[selected]
-            amounts = np.where(np.isnan(amounts), -np.inf, amounts)
-            order = np.lexsort((-self.rank.data[selected], -amounts))
-        else:
-            key = np.take(self.rank.data, selected)
-            if title is not None and query.sort == "relevance":
-                flags = np.zeros(len(self.ids), dtype=np.bool_)
-                flags[self.positions(title)] = True
-                key = key + flags[selected] * _TITLE_FIRST
-            if wanted < len(selected):
-                top = np.argpartition(-key, wanted - 1)[:wanted]
-                order = top[np.argsort(-key[top])]
-            else:
-                order = np.argsort(-key)
+        amounts = self.amount.data[selected]
+        amounts = np.where(np.isnan(amounts), -np.inf, amounts)
+        order = np.lexsort((-self.rank.data[selected], -amounts))
         return [int(p) for p in selected[order[query.offset : wanted]]]
+
+    def _top(self, positions: BitMap, count: int) -> list[int]:
+        """The `count` positions of highest rank, highest first. Positions are in rank order but for
+        those of `misplaced`: the last `count` of the others, merged with the misplaced ones."""
+        if count <= 0 or not positions:
+            return []
+        ordered = positions - self.misplaced if self.misplaced else positions
+        tail = ordered[max(0, len(ordered) - count) :]
+        if len(ordered) == len(positions):
+            return list(tail)[::-1]
+        pool = self.positions(tail | (positions & self.misplaced))
+        key = self.rank.data.take(pool)
+        if count < len(pool):
+            top = np.argpartition(-key, count - 1)[:count]
+            return [int(p) for p in pool[top[np.argsort(-key[top])]]]
+        return [int(p) for p in pool[np.argsort(-key)]]
 
 
 def _datetime(microseconds: int | None) -> datetime | None:

@@ -10,7 +10,8 @@ search is answered. So whatever was committed before a search started is in its 
 When the log no longer covers the gap (`changes_kept_after`), or a change may touch anything (a
 truncation, a transaction of more than 10 000 listings: migration 0020), the index is rebuilt in
 the background; until it is ready, the caller answers through SQL. The first build starts with the
-backend. A rebuild also runs, the current index serving meanwhile, once most positions are stale.
+backend. A rebuild also runs, the current index serving meanwhile, once most positions are stale
+or a tenth are out of rank order.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import uuid
 from typing import Final
 
 from api.db.pool import Connection, Pool
-from search.postgres.index import CANDIDATES, ROWS_SQL, SearchIndex
+from search.postgres.index import CANDIDATES, RANK_ORDER, ROWS_SQL, SearchIndex
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,8 @@ BUILD_BATCH: Final = 2000
 # Stale positions (listings changed since the build) past this share of the index start a rebuild.
 COMPACT_AT: Final = 1.0
 COMPACT_MIN: Final = 10_000
+# Positions out of rank order past this share (updates of older listings) start a rebuild too.
+MISPLACED_AT: Final = 0.1
 RETRY_AFTER_S: Final = 30.0
 
 GENERATION_SQL: Final = "SELECT value FROM search_generation"
@@ -88,7 +91,9 @@ class IndexKeeper:
             if index.generation < generation and not await self._catch_up(conn, index):
                 self._stale()
                 return None
-        if index.dead > max(COMPACT_MIN, COMPACT_AT * len(index)):
+        if index.dead > max(COMPACT_MIN, COMPACT_AT * len(index)) or len(index.misplaced) > max(
+            COMPACT_MIN, MISPLACED_AT * len(index)
+        ):
             self.start()
         return index
 
@@ -148,7 +153,7 @@ async def build(pool: Pool) -> SearchIndex:
         generation = await conn.fetchval(GENERATION_SQL)
         index = SearchIndex(generation)
         batch = []
-        async for row in conn.cursor(f"{ROWS_SQL} {CANDIDATES}", prefetch=BUILD_BATCH):
+        async for row in conn.cursor(f"{ROWS_SQL} {CANDIDATES} {RANK_ORDER}", prefetch=BUILD_BATCH):
             batch.append(row)
             if len(batch) == BUILD_BATCH:
                 index.add(batch)
