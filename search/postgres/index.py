@@ -62,6 +62,8 @@ _COUNT_BY_BITMAP: Final = 64
 # measured again exactly.
 _COSINE_SLACK: Final = 1e-12
 _EMPTY: Final = BitMap()
+# Text matches kept per generation, at most.
+_MATCHES_KEPT: Final = 4096
 
 # The columns the index holds, for the listings of `WHERE`: a build reads every candidate, an
 # update the listings the change log names (`candidate` false or no row: the listing leaves).
@@ -270,6 +272,8 @@ class SearchIndex:
         self.misplaced = BitMap()
         """Live positions out of rank order: every other one ranks above every lower position."""
         self._ordered_top = -1.0
+        self._matched: dict[Node, tuple[BitMap, BitMap]] = {}
+        self._matched_at = generation
         self._live_at: Live | None = None
 
     def __len__(self) -> int:
@@ -452,8 +456,9 @@ class SearchIndex:
         candidates = self.visible(viewer, now_us)
         title: BitMap | None = None
         if text is not None:
-            candidates = candidates & self.documents.match(text)
-            title = self.titles.match(text) & candidates
+            documents, titles = self._text(text)
+            candidates = candidates & documents
+            title = titles & candidates
         # Filters on facets that are counted stay apart: that facet's own counts leave them out.
         counted: dict[FacetName, BitMap] = {}
         for name, value in facet_filters(query).items():
@@ -493,6 +498,17 @@ class SearchIndex:
         }
         page = self._page(everything, query, title)
         return Found([self.ids[p] for p in page], len(everything), facets)
+
+    def _text(self, text: Node) -> tuple[BitMap, BitMap]:
+        """The positions whose document, and whose title, match `text`, kept while the index stays
+        at its generation (a prefix or a typo is a union of many lexemes' positions)."""
+        if self._matched_at != self.generation or len(self._matched) >= _MATCHES_KEPT:
+            self._matched.clear()
+            self._matched_at = self.generation
+        found = self._matched.get(text)
+        if found is None:
+            found = self._matched[text] = (self.documents.match(text), self.titles.match(text))
+        return found
 
     def _within_radius(self, candidates: BitMap, near: Point, radius: float) -> BitMap:
         """The candidates within `radius` km of `near`: those of the grid's cells wholly inside, and

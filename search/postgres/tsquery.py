@@ -5,6 +5,7 @@ weights) make the parse fail, and the search goes through SQL instead."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TypeAlias
 
 
@@ -100,7 +101,9 @@ class _Parser:
         return Lexeme("".join(out), prefix)
 
 
+@lru_cache(maxsize=8192)
 def parse(text: str) -> Node:
+    """The tree of `text` (trees are immutable: the searches of one word share its parse)."""
     parser = _Parser(text)
     node = parser.either()
     if parser.peek() != "":
