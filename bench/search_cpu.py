@@ -5,8 +5,9 @@
 
 Serves nothing: the PostgreSQL backend (in-memory index, result cache on) answers searches of
 bench/queries.py (never repeated), encoded as the route sends them, from `--concurrency` tasks, and
-the process's CPU time is divided by the searches (PostgreSQL's own CPU is not in it). Run it from another checkout on the same
-database to compare (`cd /work/main && uv run python bench/search_cpu.py --data-dir <this>/var/bench`).
+the process's CPU time is divided by the searches (PostgreSQL's own CPU is not in it). Run it from
+another checkout on the same database to compare
+(`cd /work/main && uv run python bench/search_cpu.py --data-dir <this>/var/bench`).
 The first searches of each mix warm the index's caches and are not counted.
 """
 
