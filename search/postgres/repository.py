@@ -349,8 +349,10 @@ async def hits_json(
     if not ids:
         return b"[]"
     p = Params()
-    text: str = await conn.fetchval(hits_json_sql(p, ids, query, viewer, tsquery), *p.values)
-    return text.encode()
+    encoded: bytes = await conn.fetchval(
+        f"SELECT convert_to(({hits_json_sql(p, ids, query, viewer, tsquery)}), 'UTF8')", *p.values
+    )
+    return encoded
 
 
 def hits_json_sql(
