@@ -36,6 +36,7 @@ from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
+from asyncpg.pgproto.pgproto import UUID
 from pyroaring import BitMap
 
 from schemas.search import FacetName
@@ -366,8 +367,11 @@ class SearchIndex:
         self.titles.add(titles)
         return rerank
 
-    def id_at(self, position: int) -> uuid.UUID:
-        return uuid.UUID(int=(int(self.id_high.data[position]) << 64) | int(self.id_low.data[position]))
+    def ids_at(self, positions: Sequence[int] | npt.NDArray[np.intp]) -> list[uuid.UUID]:
+        """The listings at `positions` (asyncpg's UUIDs: a tenth of the cost of uuid.UUID's)."""
+        at = np.asarray(positions, dtype=np.intp)
+        packed = np.stack((self.id_high.data[at], self.id_low.data[at]), axis=1).astype(">u8").tobytes()
+        return [UUID(packed[i : i + 16]) for i in range(0, len(packed), 16)]
 
     def _top_published(self) -> int:
         """`published_at` of the position ranked first (newest), or the earliest time if none."""
@@ -503,7 +507,7 @@ class SearchIndex:
             for name in dict.fromkeys(query.facets)
         }
         page = self._page(everything, query, title)
-        return Found([self.id_at(p) for p in page], len(everything), facets)
+        return Found(self.ids_at(page), len(everything), facets)
 
     def _text(self, text: Node) -> tuple[BitMap, BitMap]:
         """The positions whose document, and whose title, match `text`, kept while the index stays
@@ -602,9 +606,9 @@ class SearchIndex:
             if wanted < len(selected):
                 bound = -np.partition(-cosines, wanted - 1)[wanted - 1]
                 group = np.flatnonzero(cosines >= bound - _COSINE_SLACK)
-            measured = sorted(
-                (self._exact_km(int(p), query.near), self.id_at(int(p)), int(p)) for p in selected[group]
-            )
+            nearest = selected[group]
+            kms = [self._exact_km(int(p), query.near) for p in nearest]
+            measured = sorted(zip(kms, self.ids_at(nearest), nearest.tolist(), strict=True))
             return [p for _, _, p in measured[query.offset : wanted]]
         amounts = self.amount.data[selected]
         amounts = np.where(np.isnan(amounts), -np.inf, amounts)
