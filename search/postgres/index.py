@@ -63,8 +63,8 @@ _COUNT_BY_BITMAP: Final = 64
 # measured again exactly.
 _COSINE_SLACK: Final = 1e-12
 _EMPTY: Final = BitMap()
-# Text matches kept per generation, at most.
-_MATCHES_KEPT: Final = 4096
+# Text matches kept per generation, at most (a broad word's pair of bitmaps is tens of kB).
+_MATCHES_KEPT: Final = 1024
 
 # The columns the index holds, for the listings of `WHERE`: a build reads every candidate, an
 # update the listings the change log names (`candidate` false or no row: the listing leaves).
