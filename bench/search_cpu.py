@@ -4,9 +4,9 @@
     uv run python bench/search_cpu.py --seed 7 --count 1000
 
 Serves nothing: the PostgreSQL backend (in-memory index, result cache on) answers searches of
-bench/queries.py (never repeated), encoded as the route sends them, from `--concurrency` tasks, and
-the process's CPU time is divided by the searches (PostgreSQL's own CPU is not in it). Run it from
-another checkout on the same database to compare
+bench/queries.py (never repeated) from `--concurrency` tasks, and the process's CPU time is divided
+by the searches (PostgreSQL's own CPU is not in it). Run it from another checkout on the same
+database to compare
 (`cd /work/main && uv run python bench/search_cpu.py --data-dir <this>/var/bench`).
 The first searches of each mix warm the index's caches and are not counted.
 """
@@ -62,13 +62,13 @@ async def main() -> None:
     for mix in ("text", "browse"):
         queries = [query_of(p) for p in Generator(args.seed).paths(mix, args.warmup + args.count)]
         for query in queries[: args.warmup]:
-            await backend.search_json(query, Viewer())
+            await backend.search(query, Viewer())
         measured = queries[args.warmup :]
         cpu, wall = time.process_time(), time.perf_counter()
 
         async def run(share: list[SearchQuery]) -> None:
             for query in share:
-                await backend.search_json(query, Viewer())
+                await backend.search(query, Viewer())
 
         await asyncio.gather(*(run(measured[i :: args.concurrency]) for i in range(args.concurrency)))
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall

@@ -132,21 +132,3 @@ class SearchResult(Schema):
     total_pages: int
     processing_time_ms: int
     backend: Literal["postgres", "meilisearch"]
-
-
-class EncodedSearchResult(Schema):
-    """A `SearchResult` whose hits are JSON already (PostgreSQL builds the page's): encoded, it is
-    the same document, without decoding the hits only to encode them again."""
-
-    hits: msgspec.Raw
-    facet_distribution: dict[str, dict[str, int]]
-    total_hits: int
-    total_hits_exact: bool
-    page: int
-    hits_per_page: int
-    total_pages: int
-    processing_time_ms: int
-    backend: Literal["postgres", "meilisearch"]
-
-    def decoded(self) -> SearchResult:
-        return msgspec.json.decode(msgspec.json.encode(self), type=SearchResult)

@@ -24,10 +24,6 @@ class SearchBackend(Protocol):
         """The hits of one page, the facet counts and the total, with visibility applied inside."""
         ...
 
-    async def search_json(self, query: SearchQuery, viewer: Viewer) -> bytes:
-        """`search`'s result as the JSON document the API sends."""
-        ...
-
     async def health(self) -> BackendHealth:
         """Whether the backend can answer now, and how far behind PostgreSQL it is."""
         ...

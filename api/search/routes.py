@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody
@@ -55,7 +55,7 @@ class SearchController(Controller):
         facets: FromQuery[list[FacetName] | None] = None,
         page: FromQuery[int] = 1,
         hits_per_page: FromQuery[int] = 20,
-    ) -> Response[SearchResult]:
+    ) -> SearchResult:
         """Published listings matching `q` and the filters, with facet counts. Repeat a list parameter
         for several values (`?facets=category&facets=nature`): values of one filter combine with OR,
         filters with AND. A facet's counts leave out that facet's own filter (disjunctive), so they
@@ -86,7 +86,7 @@ class SearchController(Controller):
         viewer: NamedDependency[Viewer],
         state: State,
         data: JSONBody[SearchRequest],
-    ) -> Response[SearchResult]:
+    ) -> SearchResult:
         """The same search as `GET /v1/search/listings`, its fields in a JSON body: for long queries
         and many filter values. Reads only; nothing changes."""
         return await service.search(service.backend(state), viewer, data, "body")

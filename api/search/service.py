@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import msgspec
-from litestar import Request, Response
+from litestar import Request
 from litestar.datastructures import State
-from litestar.enums import MediaType
 
 from api.auth import policy
 from api.auth.principal import ANONYMOUS, ActingOrganisation, provide_principal
@@ -53,15 +52,12 @@ def request_from(values: dict[str, Any]) -> SearchRequest:
 
 async def search(
     backend: SearchBackend, viewer: Viewer, request: SearchRequest, source: Source
-) -> Response[SearchResult]:
-    """Check the request, then let the backend search with visibility applied inside its query; the
-    backend encodes the result (PostgreSQL's hits go out as PostgreSQL wrote them)."""
+) -> SearchResult:
+    """Check the request, then let the backend search with visibility applied inside its query."""
     try:
         query = to_query(request)
     except InvalidSearchError as exc:
         errors = exc.extra["errors"] if isinstance(exc.extra, dict) else []
         path = f"{source}.{errors[0]['path']}" if errors else source
         raise invalid(path, errors[0]["message"] if errors else str(exc.detail)) from exc
-    # The body is a SearchResult already encoded: the type says what the document describes.
-    encoded: Response[Any] = Response(await backend.search_json(query, viewer), media_type=MediaType.JSON)
-    return encoded
+    return await backend.search(query, viewer)

@@ -154,9 +154,6 @@ class MeilisearchBackend:
         assert isinstance(results, list)  # no federation asked, so one result per query
         return to_result(query, results)
 
-    async def search_json(self, query: SearchQuery, viewer: Viewer) -> bytes:
-        return msgspec.json.encode(await self.search(query, viewer))
-
     async def health(self) -> BackendHealth:
         """Meilisearch answers, and how many outbox rows the indexer has not applied yet."""
         try:

@@ -17,12 +17,11 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
 
+from schemas.search import SearchResult
 from search.query import SearchQuery, Viewer
 
 Key = tuple[SearchQuery, Viewer]
-Result = TypeVar("Result")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +38,8 @@ class Catalogue:
 
 
 @dataclass(slots=True)
-class Entry(Generic[Result]):
-    result: Result
+class Entry:
+    result: SearchResult
     generation: int
     expires: datetime | None
 
@@ -56,7 +55,7 @@ class CacheStats:
     misses: int = 0
 
 
-class ResultCache(Generic[Result]):
+class ResultCache:
     """At most `max_entries` results, least recently used first out.
 
     Concurrent misses of one key at one generation wait for a single computation."""
@@ -64,8 +63,8 @@ class ResultCache(Generic[Result]):
     def __init__(self, max_entries: int) -> None:
         self.max_entries = max_entries
         self.stats = CacheStats()
-        self._entries: OrderedDict[Key, Entry[Result]] = OrderedDict()
-        self._running: dict[tuple[Key, int], asyncio.Future[Result | None]] = {}
+        self._entries: OrderedDict[Key, Entry] = OrderedDict()
+        self._running: dict[tuple[Key, int], asyncio.Future[SearchResult | None]] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -73,11 +72,11 @@ class ResultCache(Generic[Result]):
     def __contains__(self, key: Key) -> bool:
         return key in self._entries
 
-    def store(self, key: Key, catalogue: Catalogue, result: Result) -> None:
+    def store(self, key: Key, catalogue: Catalogue, result: SearchResult) -> None:
         """Keep `result`, computed at exactly `catalogue` (see `Catalogue`)."""
         self._put(key, catalogue, result)
 
-    def get(self, key: Key, now: datetime) -> Entry[Result] | None:
+    def get(self, key: Key, now: datetime) -> Entry | None:
         """The entry of `key` unless it has expired, whatever its generation."""
         entry = self._entries.get(key)
         if entry is None or (entry.expires is not None and now >= entry.expires):
@@ -89,8 +88,8 @@ class ResultCache(Generic[Result]):
         self,
         key: Key,
         read_catalogue: Callable[[], Awaitable[Catalogue]],
-        run: Callable[[], Awaitable[Result]],
-    ) -> Result:
+        run: Callable[[], Awaitable[SearchResult]],
+    ) -> SearchResult:
         """`run()`'s result, stored under the catalogue read just before it; a search of the same
         key already running at that generation is awaited instead of run twice, and one that ended
         while this caller waited (for a connection, for the catalogue) is served as stored."""
@@ -110,9 +109,9 @@ class ResultCache(Generic[Result]):
             shared = await asyncio.shield(running)
             return shared if shared is not None else await run()
         # None tells the waiters that this computation failed: each then runs the search itself.
-        future: asyncio.Future[Result | None] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[SearchResult | None] = asyncio.get_running_loop().create_future()
         self._running[flight] = future
-        result: Result | None = None
+        result: SearchResult | None = None
         try:
             result = await run()
         finally:
@@ -121,7 +120,7 @@ class ResultCache(Generic[Result]):
         self._put(key, catalogue, result)
         return result
 
-    def _put(self, key: Key, catalogue: Catalogue, result: Result) -> None:
+    def _put(self, key: Key, catalogue: Catalogue, result: SearchResult) -> None:
         if self.max_entries == 0:
             return
         current = self._entries.get(key)

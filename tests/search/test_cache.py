@@ -11,7 +11,7 @@ import msgspec
 import pytest
 
 from api.db.pool import Pool
-from schemas.search import EncodedSearchResult, SearchResult
+from schemas.search import SearchResult
 from search.postgres import PostgresBackend
 from search.postgres.cache import Catalogue, ResultCache
 from search.postgres.repository import forget_old_changes
@@ -39,7 +39,7 @@ class CountingBackend(PostgresBackend):
 
     computed = 0
 
-    async def _compute(self, query: SearchQuery, viewer: Viewer) -> EncodedSearchResult:
+    async def _compute(self, query: SearchQuery, viewer: Viewer) -> SearchResult:
         self.computed += 1
         return await super()._compute(query, viewer)
 
@@ -250,7 +250,7 @@ async def test_a_result_computed_while_a_change_commits_is_not_served_after_it(
     late = Spec("late", "A", "N1", "Palettes arrivées pendant la recherche", days_ago=0)
 
     class ChangeCommitsDuringSearch(PostgresBackend):
-        async def _compute(self, query: SearchQuery, viewer: Viewer) -> EncodedSearchResult:
+        async def _compute(self, query: SearchQuery, viewer: Viewer) -> SearchResult:
             result = await super()._compute(query, viewer)
             if "late" not in world.ids:
                 await add(db, world, late)

@@ -9,7 +9,6 @@ import asyncpg
 import pytest
 
 from api.db.pool import Pool
-from schemas.search import EncodedSearchResult, SearchResult
 from search.postgres import PostgresBackend
 from search.query import SearchQuery, Viewer
 from tests.search import dataset
@@ -102,8 +101,3 @@ async def test_the_copies_on_listings_follow_memberships_and_organisations(
     await db.execute("UPDATE memberships SET status = 'active' WHERE organisation_id = $1", beta)
     assert await ids(backend, "tourets") == {str(new)}
     assert poly in await ids(backend, "polystyrene")
-
-
-def test_the_encoded_result_is_the_documented_result() -> None:
-    """The route sends `EncodedSearchResult` while the document describes `SearchResult`."""
-    assert EncodedSearchResult.__struct_fields__ == SearchResult.__struct_fields__
