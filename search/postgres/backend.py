@@ -17,6 +17,7 @@ from schemas.search import TOTAL_HITS_BOUND, SearchHit, SearchResult
 from search.backend import BackendHealth
 from search.postgres import repository
 from search.postgres.cache import Catalogue, ResultCache
+from search.postgres.highlight import Lexicon
 from search.postgres.index import Found
 from search.postgres.keeper import IndexKeeper
 from search.postgres.repository import TERMS, Params, hits_json_sql, tsquery_of
@@ -74,6 +75,7 @@ class PostgresBackend:
         # (word, whether it is the query's last) -> its term, as expanded at `_terms_generation`.
         self._terms: dict[tuple[str, bool], str] = {}
         self._terms_generation = -1
+        self.lexicon = Lexicon()
 
     def start(self) -> None:
         """Start building the in-memory index, if this backend keeps one."""
@@ -156,7 +158,8 @@ class PostgresBackend:
                 self.computed_in_sql += 1
                 found = await repository.summary(conn, query, viewer, words)
                 tsquery = found.tsquery
-            hits = await repository.hits_json(conn, found.ids, query, viewer, tsquery)
+            page = await repository.hits_json(conn, found.ids, query, viewer)
+            hits = await self._highlighted(_HITS.decode(page), tsquery, conn)
         return _result(query, found, hits, started)
 
     async def _optimistic(self, query: SearchQuery, viewer: Viewer) -> SearchResult | None:
@@ -189,7 +192,7 @@ class PostgresBackend:
         found = index.search(query, viewer, now_us, text)
         since, until = index.unchanged_between(now_us)
         p = Params()
-        hits_sql = f"({hits_json_sql(p, found.ids, query, viewer, tsquery)})" if found.ids else "'[]'"
+        hits_sql = f"({hits_json_sql(p, found.ids, query, viewer)})" if found.ids else "'[]'"
         async with self.pool.acquire() as conn:
             row = await conn.fetchrow(_CHECKED_PAGE.format(hits=hits_sql), *p.values)
         assert row is not None  # search_generation holds its one row from migration 0011 on
@@ -198,11 +201,31 @@ class PostgresBackend:
             return None
         self.computed_by_index += 1
         self.answered_optimistically += 1
-        result = _result(query, found, row["hits"], started)
+        hits = await self._highlighted(_HITS.decode(row["hits"]), tsquery)
+        result = _result(query, found, hits, started)
         if self.cache is not None:
             self.cache.stats.misses += 1
             self.cache.store((query, viewer), Catalogue(generation, _datetime(until)), result)
         return result
+
+    async def _highlighted(
+        self, hits: list[SearchHit], tsquery: str | None, conn: Connection | None = None
+    ) -> list[SearchHit]:
+        """`hits` with their title and description marked where `tsquery` matches (none without
+        text); words the lexicon does not know yet are asked of PostgreSQL first."""
+        if tsquery is None or not hits:
+            return hits
+        lexicon = self.lexicon
+        unknown = lexicon.unknown(text for hit in hits for text in (hit.title, hit.description))
+        if unknown and conn is not None:
+            await lexicon.learn(conn, unknown)
+        elif unknown:
+            async with self.pool.acquire() as connection:
+                await lexicon.learn(connection, unknown)
+        mark = lexicon.marker(tsquery)
+        for hit in hits:
+            hit.highlights = {"title": mark(hit.title), "description": mark(hit.description)}
+        return hits
 
     async def _read_state(self, conn: Connection, words: list[str]) -> Any:
         state = await (conn.fetchrow(STATE_WITH_TEXT_SQL, words) if words else conn.fetchrow(STATE_SQL))
@@ -282,11 +305,11 @@ class PostgresBackend:
 
 
 def _result(
-    query: SearchQuery, found: Found | repository.Summary, hits: bytes, started: float
+    query: SearchQuery, found: Found | repository.Summary, hits: list[SearchHit], started: float
 ) -> SearchResult:
     total = min(found.total, TOTAL_HITS_BOUND)
     return SearchResult(
-        hits=_HITS.decode(hits),
+        hits=hits,
         facet_distribution=found.facets,
         total_hits=total,
         total_hits_exact=found.total <= TOTAL_HITS_BOUND,

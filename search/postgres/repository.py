@@ -19,10 +19,6 @@ from search.postgres.text import TYPO_MIN_LETTERS
 from search.query import SearchQuery, Viewer
 
 EARTH_RADIUS_KM: Final = 6371.0088
-# Marks ts_headline puts around matches; unlikely in any text, so the text can be HTML-escaped
-# before they become `<mark>` and `</mark>`.
-MARK_START: Final = "\x02"
-MARK_STOP: Final = "\x03"
 
 # What a search may ever show: published, unexpired, not exhausted, of an organisation that is an
 # active member of the listing's network (`member_active`, kept by triggers in the transaction that
@@ -123,7 +119,6 @@ HIT_COLUMNS: Final = """l.id, l.organisation_id, o.name AS organisation_name, l.
     l.available_quantity, l.capacity, l.price_kind, l.price_cents, l.currency, l.condition,
     l.waste_code, l.hazardous, o.is_ess AS ess, l.visibility, l.latitude, l.longitude,
     l.available_from, l.available_until, l.published_at"""
-HEADLINE_OPTIONS: Final = f"StartSel={MARK_START}, StopSel={MARK_STOP}, HighlightAll=true"
 
 
 def visible(p: Params, viewer: Viewer) -> str:
@@ -292,37 +287,8 @@ async def summary(conn: Connection, query: SearchQuery, viewer: Viewer, words: l
     return Summary(list(row["ids"]), total, facets, row["tsquery"])
 
 
-async def hits(
-    conn: Connection, ids: list[uuid.UUID], query: SearchQuery, viewer: Viewer, tsquery: str | None
-) -> list[Any]:
-    """The rows of the page's hits, in the order of `ids`, visibility checked again (this statement
-    sees a later snapshot than the one that chose them)."""
-    if not ids:
-        return []
-    p = Params()
-    columns = [HIT_COLUMNS]
-    ids_param = p.add(ids)
-    where = visible(p, viewer)
-    if query.near is not None:
-        distance = DISTANCE_KM.format(lat=p.add(query.near.latitude), lon=p.add(query.near.longitude))
-        columns.append(f"{distance} AS distance_km")
-    if tsquery is not None:
-        q, options = p.add(tsquery), p.add(HEADLINE_OPTIONS)
-        columns.append(f"ts_headline('symbiose_fr', l.title, {q}::tsquery, {options}) AS title_marked")
-        columns.append(
-            f"ts_headline('symbiose_fr', l.description, {q}::tsquery, {options}) AS description_marked"
-        )
-    sql = f"""SELECT {", ".join(columns)}
-        FROM unnest({ids_param}::uuid[]) WITH ORDINALITY AS page(id, position)
-        JOIN listings l ON l.id = page.id
-        JOIN organisations o ON o.id = l.organisation_id
-        WHERE {where}
-        ORDER BY page.position"""
-    return list(await conn.fetch(sql, *p.values))
-
-
-# The same hits as JSON objects built by PostgreSQL, decoded straight into `SearchHit`s: times in UTC
-# with a `Z`, highlights HTML-escaped with `<mark>` around matches (what backend.highlight does).
+# The page's hits as JSON objects built by PostgreSQL, decoded straight into `SearchHit`s: times in
+# UTC with a `Z`. Highlights are marked in Python (search/postgres/highlight.py).
 _HIT_JSON: Final = """'id', l.id, 'organisation_id', l.organisation_id, 'organisation_name', o.name,
     'network_id', l.network_id, 'zone_id', l.zone_id, 'direction', l.direction, 'nature', l.nature,
     'category_id', l.category_id, 'title', l.title, 'description', l.description, 'unit', l.unit,
@@ -332,9 +298,6 @@ _HIT_JSON: Final = """'id', l.id, 'organisation_id', l.organisation_id, 'organis
     'visibility', l.visibility, 'latitude', l.latitude, 'longitude', l.longitude,
     'available_from', {from_}, 'available_until', {until}, 'published_at', {published}"""
 _UTC: Final = """to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
-_MARKED: Final = f"""replace(replace(replace(replace(replace(
-    ts_headline('symbiose_fr', {{column}}, {{q}}::tsquery, {{options}}),
-    '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '{MARK_START}', '<mark>'), '{MARK_STOP}', '</mark>')"""
 HIT_JSON: Final = _HIT_JSON.format(
     from_=_UTC.format(column="l.available_from"),
     until=_UTC.format(column="l.available_until"),
@@ -342,22 +305,19 @@ HIT_JSON: Final = _HIT_JSON.format(
 )
 
 
-async def hits_json(
-    conn: Connection, ids: list[uuid.UUID], query: SearchQuery, viewer: Viewer, tsquery: str | None
-) -> bytes:
-    """What `hits` reads, as one JSON array (`[]` without ids)."""
+async def hits_json(conn: Connection, ids: list[uuid.UUID], query: SearchQuery, viewer: Viewer) -> bytes:
+    """The rows of the page's hits as one JSON array in the order of `ids` (`[]` without ids),
+    visibility checked again: this statement sees a later snapshot than the one that chose them."""
     if not ids:
         return b"[]"
     p = Params()
     encoded: bytes = await conn.fetchval(
-        f"SELECT convert_to(({hits_json_sql(p, ids, query, viewer, tsquery)}), 'UTF8')", *p.values
+        f"SELECT convert_to(({hits_json_sql(p, ids, query, viewer)}), 'UTF8')", *p.values
     )
     return encoded
 
 
-def hits_json_sql(
-    p: Params, ids: list[uuid.UUID], query: SearchQuery, viewer: Viewer, tsquery: str | None
-) -> str:
+def hits_json_sql(p: Params, ids: list[uuid.UUID], query: SearchQuery, viewer: Viewer) -> str:
     """The statement of `hits_json`, its parameters added to `p` (it can be a scalar subquery)."""
     pairs = [HIT_JSON]
     ids_param = p.add(ids)
@@ -365,11 +325,6 @@ def hits_json_sql(
     if query.near is not None:
         distance = DISTANCE_KM.format(lat=p.add(query.near.latitude), lon=p.add(query.near.longitude))
         pairs.append(f"'distance_km', {distance}")
-    if tsquery is not None:
-        q, options = p.add(tsquery), p.add(HEADLINE_OPTIONS)
-        title = _MARKED.format(column="l.title", q=q, options=options)
-        description = _MARKED.format(column="l.description", q=q, options=options)
-        pairs.append(f"'highlights', json_build_object('title', {title}, 'description', {description})")
     objects = f"json_agg(json_build_object({', '.join(pairs)}) ORDER BY page.position)"
     return f"""SELECT coalesce({objects}, '[]')::text
         FROM unnest({ids_param}::uuid[]) WITH ORDINALITY AS page(id, position)
