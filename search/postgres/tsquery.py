@@ -4,24 +4,24 @@ weights) make the parse fail, and the search goes through SQL instead."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import TypeAlias
 
+import msgspec
 
-@dataclass(frozen=True, slots=True)
-class Lexeme:
+
+# Parses are kept (`parse`); untracked by the garbage collector, their thousands of nodes are not
+# walked at every full collection.
+class Lexeme(msgspec.Struct, frozen=True, gc=False):
     text: str
     prefix: bool
 
 
-@dataclass(frozen=True, slots=True)
-class All:
+class All(msgspec.Struct, frozen=True, gc=False):
     terms: tuple[Node, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Any:
+class Any(msgspec.Struct, frozen=True, gc=False):
     terms: tuple[Node, ...]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
@@ -346,3 +347,20 @@ async def test_a_transaction_writing_many_listings_may_touch_any_search(db: asyn
     )
     assert logged is not None
     assert (logged["listings"], logged["anything"], logged["named"]) == (100, 5, 105)
+
+
+async def test_kept_results_give_the_garbage_collector_nothing_to_walk(
+    db: asyncpg.Connection, pool: Pool
+) -> None:
+    await dataset.load(db)
+    backend = PostgresBackend(pool, cache_entries=10)
+    key = (SearchQuery(text="palettes"), Viewer())
+    result = await backend.search(*key)
+    assert backend.cache is not None
+    assert len(result.hits) >= 3
+    entry = backend.cache.get(key, datetime.now(UTC))
+    assert entry is not None
+    assert [o for o in gc.get_referents(entry) if gc.is_tracked(o) and o is not type(entry)] == []
+    assert msgspec.structs.replace(entry.result, processing_time_ms=0) == msgspec.structs.replace(
+        result, processing_time_ms=0
+    )

@@ -3,6 +3,8 @@ refused, so that the search goes through SQL."""
 
 from __future__ import annotations
 
+import gc
+
 import asyncpg
 import pytest
 
@@ -30,3 +32,10 @@ async def test_parses_what_postgresql_prints(db: asyncpg.Connection) -> None:
     assert parse(printed) == All(
         (Any((Lexeme("palettes", False), Lexeme("l'eau", True))), Lexeme("bois", False))
     )
+
+
+def test_kept_parses_give_the_garbage_collector_nothing_to_walk() -> None:
+    tree = parse("( 'palet' | 'palettes':* ) & 'bois'")
+    assert isinstance(tree, All)
+    assert isinstance(tree.terms[0], Any)
+    assert not any(gc.is_tracked(node) for node in (tree, tree.terms[0], tree.terms[1]))
