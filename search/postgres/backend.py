@@ -222,9 +222,9 @@ class PostgresBackend:
         elif unknown:
             async with self.pool.acquire() as connection:
                 await lexicon.learn(connection, unknown)
-        mark = lexicon.marker(tsquery)
-        for hit in hits:
-            hit.highlights = {"title": mark(hit.title), "description": mark(hit.description)}
+        marked = lexicon.marker(tsquery).all([text for hit in hits for text in (hit.title, hit.description)])
+        for i, hit in enumerate(hits):
+            hit.highlights = {"title": marked[2 * i], "description": marked[2 * i + 1]}
         return hits
 
     async def _read_state(self, conn: Connection, words: list[str]) -> Any:

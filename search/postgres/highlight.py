@@ -25,6 +25,7 @@ from typing import Final
 from api.db.pool import Connection
 
 WORD: Final = re.compile(r"[^\W_]+")
+_LETTER: Final = re.compile(r"[^\W_]")
 # A lexeme of PostgreSQL's tsquery text: quoted, a quote or backslash doubled, `:*` for a prefix.
 _TSQUERY_LEXEME: Final = re.compile(r"'((?:[^'\\]|''|\\\\)*)'(:[*A-D]+)?")
 LEXEMES_SQL: Final = """SELECT w, array_to_string(tsvector_to_array(to_tsvector('symbiose_fr', w)), ' ')
@@ -55,16 +56,40 @@ def tsquery_lexemes(tsquery: str) -> tuple[frozenset[str], tuple[str, ...]]:
 
 @dataclass(frozen=True, slots=True)
 class Marker:
-    """Marks the words of one search in a text (which it HTML-escapes)."""
+    """Marks the words of one search in texts (which it HTML-escapes)."""
 
     words: frozenset[str]
     pattern: re.Pattern[str] | None
 
     def __call__(self, text: str) -> str:
+        return self.all([text])[0]
+
+    def all(self, texts: list[str]) -> list[str]:
+        """Each of `texts` marked; a page's texts go through the expression as one string."""
         if not self.words:
-            return escape(text)
-        if self.pattern is not None:
-            return self.pattern.sub(r"<mark>\g<0></mark>", escape(text))
+            return [escape(text) for text in texts]
+        joined = "\x00".join(texts)
+        if joined.count("\x00") == len(texts) - 1:
+            return self._one(joined).split("\x00")
+        return [self._one(text) for text in texts]
+
+    def _one(self, text: str) -> str:
+        escaped = escape(text)
+        lowered = escaped.lower()
+        if self.pattern is None or len(lowered) != len(escaped):  # else offsets are shared
+            return self._word_by_word(text)
+        parts: list[str] = []
+        at = 0
+        for found in self.pattern.finditer(lowered):
+            start, end = found.span()
+            if start and (escaped[start - 1] == "&" or _LETTER.match(escaped, start - 1)):
+                continue  # inside a word, or the name of an entity escape() wrote
+            parts += (escaped[at:start], "<mark>", escaped[start:end], "</mark>")
+            at = end
+        parts.append(escaped[at:])
+        return "".join(parts)
+
+    def _word_by_word(self, text: str) -> str:
         parts: list[str] = []
         at = 0
         for found in WORD.finditer(text):
@@ -79,8 +104,9 @@ def _marker(words: frozenset[str]) -> Marker:
     if not words or len(words) > _MAX_ALTERNATIVES:
         return Marker(words, None)
     alternatives = "|".join(re.escape(w) for w in sorted(words, key=lambda w: (-len(w), w)))
-    # A whole word: no letter or digit either side, and not the name of an entity escape() wrote.
-    return Marker(words, re.compile(rf"(?<![^\W_])(?<!&)(?:{alternatives})(?![^\W_])", re.IGNORECASE))
+    # Searched in the lower-cased text, a match is a word when no letter or digit follows (and, as
+    # Marker checks, none precedes): starting with the words lets the engine skip ahead.
+    return Marker(words, re.compile(rf"(?:{alternatives})(?![^\W_])"))
 
 
 class Lexicon:

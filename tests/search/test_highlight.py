@@ -103,3 +103,13 @@ async def test_a_new_word_is_learnt_with_the_listing_that_brings_it(
         assert backend.lexicon.learnt > learnt
     finally:
         await backend.close()
+
+
+def test_a_page_is_marked_as_its_texts_one_by_one() -> None:
+    lexicon = Lexicon()
+    lexicon._add("palettes", "palet")
+    lexicon._add("bois", "bois")
+    mark = lexicon.marker("'palet' & 'bois'")
+    texts = ["Palettes", "", "bois\x00 palettes", "<bois>", "PALETTES de bois"]
+    assert mark.all(texts) == [mark(t) for t in texts]
+    assert mark.all(texts[3:]) == ["&lt;<mark>bois</mark>&gt;", "<mark>PALETTES</mark> de <mark>bois</mark>"]
