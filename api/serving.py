@@ -60,6 +60,10 @@ class _Server(uvicorn.Server):
         self._stop.asked = True
         if not self.should_exit:
             super().handle_exit(sig, frame)
+        # Python runs a signal's handler between bytecodes, this handler's own included: a second
+        # signal landing before uvicorn set `should_exit` reaches uvicorn too, and the first one
+        # then reads as Ctrl-C pressed twice, "force quit", which skips the application's shutdown.
+        self.force_exit = False
 
 
 def run(asgi: RequestContext, settings: Settings, stop: StopRequest) -> None:

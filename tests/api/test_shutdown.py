@@ -13,10 +13,14 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 
 import httpx
 import psutil
 import pytest
+import uvicorn
+
+from api.serving import StopRequest, _Server
 
 ROOT = Path(__file__).resolve().parents[2]
 Delivery = tuple[str, tuple[signal.Signals, ...], float]
@@ -154,3 +158,24 @@ def test_signals_stop_the_api_and_its_embedded_postgresql_without_a_traceback(
         time.sleep(0.1)
     assert not _running(postmaster), f"PostgreSQL {postmaster} is still up after the API exited\n{stderr}"
     assert _postmaster_pid(data_dir) is None
+
+
+def test_a_second_signal_inside_the_first_ones_handler_does_not_force_quit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server = _Server(uvicorn.Config(lambda scope, receive, send: None), StopRequest())
+    uvicorns = uvicorn.Server.handle_exit
+    interrupted = False
+
+    def handle_exit(self: uvicorn.Server, sig: int, frame: FrameType | None) -> None:
+        nonlocal interrupted
+        if not interrupted:  # the second SIGINT runs its handler before this one goes on
+            interrupted = True
+            server.handle_exit(signal.SIGINT, None)
+        uvicorns(self, sig, frame)
+
+    monkeypatch.setattr(uvicorn.Server, "handle_exit", handle_exit)
+    server.handle_exit(signal.SIGINT, None)
+    assert interrupted
+    assert server.should_exit
+    assert not server.force_exit
