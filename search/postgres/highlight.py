@@ -35,7 +35,8 @@ LEXEMES_SQL: Final = """SELECT w, array_to_string(tsvector_to_array(to_tsvector(
 MAX_WORDS: Final = 300_000
 MAX_TEXTS: Final = 200_000
 MAX_MARKERS: Final = 1024
-# Past this many marked words one expression of them all costs more than a look-up per word.
+# Past this many words to mark (a short prefix) the text's words are looked up one by one instead of
+# compiling an expression of them all.
 _MAX_ALTERNATIVES: Final = 256
 
 
