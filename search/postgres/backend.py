@@ -216,13 +216,14 @@ class PostgresBackend:
         if tsquery is None or not hits:
             return hits
         lexicon = self.lexicon
-        unknown = lexicon.unknown(text for hit in hits for text in (hit.title, hit.description))
+        texts = [text for hit in hits for text in (hit.title, hit.description)]
+        unknown = lexicon.unknown(texts)
         if unknown and conn is not None:
             await lexicon.learn(conn, unknown)
         elif unknown:
             async with self.pool.acquire() as connection:
                 await lexicon.learn(connection, unknown)
-        marked = lexicon.marker(tsquery).all([text for hit in hits for text in (hit.title, hit.description)])
+        marked = lexicon.marker(tsquery).all(texts)
         for i, hit in enumerate(hits):
             hit.highlights = {"title": marked[2 * i], "description": marked[2 * i + 1]}
         return hits

@@ -23,11 +23,10 @@ from dataclasses import dataclass
 from typing import Final
 
 from api.db.pool import Connection
+from search.postgres.text import WORD
+from search.postgres.tsquery import Lexeme, Node, parse
 
-WORD: Final = re.compile(r"[^\W_]+")
 _LETTER: Final = re.compile(r"[^\W_]")
-# A lexeme of PostgreSQL's tsquery text: quoted, a quote or backslash doubled, `:*` for a prefix.
-_TSQUERY_LEXEME: Final = re.compile(r"'((?:[^'\\]|''|\\\\)*)'(:[*A-D]+)?")
 LEXEMES_SQL: Final = """SELECT w, array_to_string(tsvector_to_array(to_tsvector('symbiose_fr', w)), ' ')
     FROM unnest($1::text[]) AS w"""
 # Past this many words (or texts known to hold only known words) the lexicon starts again empty and
@@ -45,13 +44,17 @@ def escape(text: str) -> str:
 
 
 def tsquery_lexemes(tsquery: str) -> tuple[frozenset[str], tuple[str, ...]]:
-    """The exact lexemes and the prefixes of a tsquery as PostgreSQL prints it."""
+    """The exact lexemes and the prefixes of a tsquery as PostgreSQL prints it (as `TSQUERY`
+    builds it: lexemes, prefixes, `&` and `|`, which `tsquery.parse` reads)."""
     exact: set[str] = set()
     prefixes: set[str] = set()
-    for found in _TSQUERY_LEXEME.finditer(tsquery):
-        lexeme = found.group(1).replace("''", "'").replace("\\\\", "\\")
-        flags = found.group(2) or ""
-        (prefixes if "*" in flags else exact).add(lexeme)
+    pending: list[Node] = [parse(tsquery)]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, Lexeme):
+            (prefixes if node.prefix else exact).add(node.text)
+        else:
+            pending.extend(node.terms)
     return frozenset(exact), tuple(sorted(prefixes))
 
 

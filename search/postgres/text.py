@@ -19,11 +19,12 @@ STOP_WORDS: Final = frozenset(
         *("the", "an", "of", "and", "or", "for", "to", "in", "on", "with"),
     }
 )
-_WORD = re.compile(r"[^\W_]+")
+# A word: a run of letters and digits (the highlights split texts the same way).
+WORD: Final = re.compile(r"[^\W_]+")
 
 
 def query_words(text: str) -> list[str]:
     """The words of `text`, lower-cased, stop words left out, at most `MAX_WORDS`.
 
     Accents are kept: PostgreSQL folds them with the same dictionary it folded the documents with."""
-    return [w for w in _WORD.findall(text.lower()) if w not in STOP_WORDS][:MAX_WORDS]
+    return [w for w in WORD.findall(text.lower()) if w not in STOP_WORDS][:MAX_WORDS]
